@@ -1,0 +1,136 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sse/units.h"
+
+namespace sse {
+
+/// Thrown by config loading. The message names file, line and key path,
+/// e.g. `config.yaml:12: services[1].url: scheme must be http or https`.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A value read from a file that must never be logged or served. It has no
+/// stream operator on purpose; call Reveal() only where the value is sent.
+class Secret {
+ public:
+  Secret() = default;
+  explicit Secret(std::string value) : value_(std::move(value)) {}
+  /// The secret value itself. Never log or serve it.
+  const std::string& Reveal() const { return value_; }
+  bool empty() const { return value_.empty(); }
+  bool operator==(const Secret&) const = default;
+
+ private:
+  std::string value_;
+};
+
+/// A parsed http(s) URL, split the way an HTTP/1.1 client needs it.
+struct Url {
+  std::string text;    ///< as written in the config
+  std::string scheme;  ///< "http" or "https"
+  std::string host;    ///< without brackets for IPv6 literals
+  std::string port;    ///< explicit or the scheme's default
+  std::string target;  ///< path and query, at least "/"
+  /// Value for the Host header ("host" or "host:port" if not default).
+  std::string host_header;
+  bool operator==(const Url&) const = default;
+};
+
+/// Parses an absolute http(s) URL. Throws std::invalid_argument with a
+/// reason on failure. Thread-safe.
+Url ParseUrl(const std::string& text);
+
+enum class SourceKind { kHttpStatus, kJson };
+
+/// Name of a source kind as written in the config ("http_status", "json").
+const char* SourceKindName(SourceKind kind);
+
+struct TlsConfig {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  std::string server_name;
+  bool insecure_skip_verify = false;
+  bool operator==(const TlsConfig&) const = default;
+};
+
+struct BasicAuth {
+  std::string username;
+  std::string password_file;
+  Secret password;  ///< contents of password_file, read at load
+  bool operator==(const BasicAuth&) const = default;
+};
+
+/// Global settings; every field has the default of PRODUCT.md §3.
+struct GlobalConfig {
+  std::string metric_namespace = "muster";
+  Duration poll_interval = std::chrono::seconds(15);
+  Duration poll_timeout = std::chrono::seconds(5);
+  std::vector<std::string> up_states = {"running", "connected"};
+  int transition_after = 1;
+  std::uint64_t max_body_bytes = 1024 * 1024;
+  int max_states_per_service = 16;
+  bool operator==(const GlobalConfig&) const = default;
+};
+
+/// One polled service, with the global defaults already applied.
+struct ServiceConfig {
+  std::string name;
+  std::string type = "service";
+  Url url;
+  SourceKind source = SourceKind::kHttpStatus;
+  std::string state_pointer = "/state";
+  std::map<std::string, std::string> state_map;
+  bool keep_case = false;
+  /// Keys: exact status ("503") or class ("5xx"); values: states.
+  std::map<std::string, std::string> status_map;
+  Duration interval{};
+  Duration timeout{};
+  std::vector<std::string> up_states;
+  int transition_after = 1;
+  std::uint64_t max_body_bytes = 0;
+  int max_states = 16;
+  bool follow_redirects = false;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string bearer_token_file;
+  Secret bearer_token;  ///< contents of bearer_token_file, read at load
+  bool has_basic_auth = false;
+  BasicAuth basic_auth;
+  bool has_tls = false;
+  TlsConfig tls;
+  int line = 0;  ///< line of the entry in the config file, for messages
+  /// True if polling-relevant fields are equal (ignores `line`).
+  bool SamePolling(const ServiceConfig& other) const;
+  bool operator==(const ServiceConfig&) const = default;
+};
+
+/// A whole configuration file.
+struct Config {
+  std::string file;  ///< path it was loaded from
+  GlobalConfig global;
+  std::vector<ServiceConfig> services;
+};
+
+/// Parses YAML text. `file` is used in messages; relative secret file paths
+/// resolve against `base_dir`. Throws ConfigError. Thread-safe.
+Config ParseConfig(const std::string& yaml, const std::string& file,
+                   const std::filesystem::path& base_dir);
+
+/// Reads and parses a config file. Throws ConfigError (also when the file
+/// cannot be read). Thread-safe.
+Config LoadConfigFile(const std::string& path);
+
+/// True if `name` is a valid Prometheus metric name prefix.
+bool IsValidMetricName(const std::string& name);
+
+}  // namespace sse

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sse/log.h"
+
+namespace sse {
+
+/// Command-line settings (Prometheus exporter conventions).
+struct Flags {
+  std::string config_file = "config/example.yaml";
+  bool config_check = false;
+  std::string listen_address = ":9810";
+  std::string telemetry_path = "/metrics";
+  bool enable_lifecycle = false;
+  std::string state_file;
+  LogLevel log_level = LogLevel::kInfo;
+  LogFormat log_format = LogFormat::kLogfmt;
+  bool version = false;
+  bool help = false;
+};
+
+/// Parses argv (without argv[0]). Accepts `--name=value` and `--name value`;
+/// booleans also as `--name` and `--no-name`. Throws std::invalid_argument
+/// with a message naming the flag.
+Flags ParseFlags(const std::vector<std::string>& args);
+
+/// The --help text.
+std::string HelpText();
+
+}  // namespace sse

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sse/exposition.h"
+#include "sse/metrics.h"
+#include "sse/tracker.h"
+#include "sse/web.h"
+
+namespace sse {
+
+/// What the exporter knows about one service's polling, beside the tracker.
+struct PollStatus {
+  bool polled = false;
+  std::string outcome;  ///< label value of the last poll's outcome
+  std::string error;    ///< last poll's error text (never a secret)
+  std::string last_state;  ///< last observed state (after the cap)
+  double last_poll = 0;    ///< Unix seconds
+  double duration_seconds = 0;
+  std::string url;  ///< the polled URL (credentials are never in URLs)
+};
+
+/// A service as shown by `/` and `/api/v1/services`.
+struct ServiceRow {
+  ServiceView view;
+  PollStatus poll;
+};
+
+/// Renders `/metrics`: negotiates the format from Accept and gzips when
+/// Accept-Encoding allows it. Thread-safe.
+WebResponse RenderMetrics(const Metrics& metrics, const WebRequest& request);
+
+/// Compresses `data` as gzip (fast level). Throws std::runtime_error on a
+/// zlib failure. Thread-safe.
+std::string Gzip(std::string_view data);
+
+/// True if an Accept-Encoding value allows gzip (q > 0).
+bool AcceptsGzip(std::string_view accept_encoding);
+
+/// JSON document of `/api/v1/services`: {"services":[...]}. Thread-safe.
+std::string RenderServicesJson(const std::vector<ServiceRow>& rows);
+
+/// The HTML landing page: version, links, a table of services. All text is
+/// escaped. Thread-safe.
+std::string RenderLandingPage(const std::vector<ServiceRow>& rows,
+                              std::string_view telemetry_path,
+                              double now);
+
+/// Escapes text for HTML element content and attribute values.
+std::string HtmlEscape(std::string_view text);
+
+/// Value of a query parameter (percent-decoded), or empty.
+std::string QueryParam(std::string_view query, std::string_view name);
+
+}  // namespace sse

@@ -1,0 +1,62 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sse/config.h"
+#include "sse/source.h"
+
+namespace sse {
+
+/// How a client polls one URL.
+struct HttpClientOptions {
+  Duration timeout = std::chrono::seconds(5);  ///< connect+write+read
+  std::uint64_t max_body_bytes = 1024 * 1024;  ///< the read stops there
+  std::size_t max_header_bytes = 64 * 1024;
+  bool follow_redirects = false;
+  int max_redirects = 10;
+  /// Extra request headers (already including Authorization if any).
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool has_tls = false;
+  TlsConfig tls;
+};
+
+/// Builds client options from a service's config: limits, redirects, TLS,
+/// custom headers, and the Authorization header from its secret files.
+HttpClientOptions ClientOptionsFor(const ServiceConfig& service);
+
+/// An HTTP/1.1 GET client for one URL, keeping one connection alive across
+/// requests. Runs on the executor given at construction; not thread-safe.
+class HttpClient {
+ public:
+  /// No connection is made until the first Get(). A TLS setup problem (for
+  /// example an unreadable CA file) makes every Get() fail with kTlsError.
+  HttpClient(boost::asio::any_io_executor executor, Url url,
+             HttpClientOptions options);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  /// GETs the URL, following redirects if enabled. Completes within the
+  /// timeout (name resolution excepted: it is bounded by the system
+  /// resolver). Never throws: failures are results.
+  boost::asio::awaitable<HttpResult> Get();
+
+  /// Closes the kept-alive connection; a pending Get() completes at once
+  /// with an error.
+  void Close();
+
+  /// TCP connections opened so far (for tests of keep-alive).
+  std::uint64_t connections_opened() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sse

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "sse/config.h"
+#include "sse/metrics.h"
+#include "sse/states.h"
+
+namespace sse {
+
+/// What the HTTP client brings back from one poll. `outcome` is kOk when a
+/// complete response was read; otherwise it says how the exchange failed
+/// (kTimeout, kConnectError, kTlsError, kHttpError for a malformed response,
+/// kTooLarge when the body passed the limit) and `error` says why.
+struct HttpResult {
+  Outcome outcome = Outcome::kOk;
+  unsigned status = 0;
+  std::string body;
+  std::string error;
+};
+
+/// One observation of a service: the poll outcome and the observed state.
+struct Observation {
+  Outcome outcome = Outcome::kOk;
+  std::string state;
+  std::string error;  ///< why the poll was not ok; empty when ok
+};
+
+/// Longest state string accepted from a body; longer ones are invalid.
+inline constexpr std::size_t kMaxStateLength = 128;
+/// Deepest JSON nesting accepted from a body; deeper ones are invalid.
+inline constexpr int kMaxJsonDepth = 256;
+
+/// State for an HTTP status: `status_map` exact code, then class ("5xx"),
+/// then the defaults (2xx running; 401, 403 auth_required; else error).
+std::string StateFromStatus(unsigned status,
+                            const std::map<std::string, std::string>& status_map);
+
+/// Normalises a raw state: `state_map` first, then lower-cased unless
+/// `keep_case`.
+std::string NormalizeState(const std::string& raw,
+                           const std::map<std::string, std::string>& state_map,
+                           bool keep_case);
+
+/// Checks that a state string is usable as a label value: non-empty, at
+/// most kMaxStateLength bytes, valid UTF-8 without control characters.
+/// Returns an error text, or empty when valid.
+std::string CheckStateString(std::string_view state);
+
+/// True if the JSON text nests deeper than `max_depth` (strings are
+/// skipped). Cheap pre-check that keeps hostile bodies from the parser.
+bool JsonTooDeep(std::string_view text, int max_depth);
+
+/// Extracts the string at `pointer` from a JSON body. Returns nullopt and
+/// sets `error` when the body is not JSON, too deep, lacks the pointer, or
+/// the value is not a usable string. Never throws.
+std::optional<std::string> ExtractJsonState(std::string_view body,
+                                            const std::string& pointer,
+                                            std::string& error);
+
+/// Turns one HTTP result into an observation for `service` according to its
+/// source (PRODUCT.md §2): transport failures are `unreachable`, unusable
+/// bodies `unknown`. Never throws.
+Observation ObserveService(const ServiceConfig& service, const HttpResult& http);
+
+}  // namespace sse

@@ -1,0 +1,78 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace sse {
+
+/// A parsed HTTP request, as handed to a WebHandler.
+struct WebRequest {
+  std::string method;  ///< "GET", "POST", ...
+  std::string target;  ///< as sent: path and query
+  std::string path;    ///< percent-decoded path
+  std::string query;   ///< raw query string without '?'
+  /// Header names lower-cased, in the order received.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string remote;  ///< peer address
+  /// First value of a header (`name` lower-case), or empty.
+  std::string_view Header(std::string_view name) const;
+};
+
+/// A response; Content-Length is set by the server.
+struct WebResponse {
+  unsigned status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// Handles one request; runs on the server's executor. Exceptions become
+/// 500 responses.
+using WebHandler = std::function<WebResponse(const WebRequest&)>;
+
+/// Limits of the server (defaults resist slow and oversized clients).
+struct WebServerOptions {
+  std::string listen_address = ":9810";
+  std::size_t max_connections = 512;
+  std::uint32_t max_header_bytes = 16 * 1024;
+  std::uint64_t max_body_bytes = 64 * 1024;
+  /// A whole request (line, headers, body) must arrive within this.
+  std::chrono::milliseconds read_timeout{30000};
+  std::chrono::milliseconds write_timeout{60000};
+};
+
+/// Splits "host:port", ":port" or "[v6]:port". Throws std::invalid_argument.
+std::pair<std::string, std::uint16_t> SplitListenAddress(std::string_view address);
+
+/// An HTTP/1.1 server (keep-alive, HEAD, limits) on one executor. Not
+/// thread-safe: call from the executor's thread.
+class WebServer {
+ public:
+  WebServer(boost::asio::any_io_executor executor, WebServerOptions options,
+            WebHandler handler);
+  ~WebServer();
+
+  /// Binds and starts accepting. Throws std::runtime_error naming the
+  /// address on failure.
+  void Start();
+  /// Stops accepting, closes idle connections; busy ones close after their
+  /// response.
+  void Stop();
+  /// The bound port (useful with port 0).
+  std::uint16_t port() const;
+  /// Open connections right now.
+  std::size_t connections() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace sse

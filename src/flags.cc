@@ -1,0 +1,131 @@
+#include "sse/flags.h"
+
+#include <functional>
+#include <map>
+#include <stdexcept>
+
+namespace sse {
+namespace {
+
+struct FlagSpec {
+  const char* name;
+  const char* help;
+  bool is_bool;
+  std::function<void(Flags&, const std::string&)> set;
+};
+
+bool ParseBool(const std::string& name, const std::string& value) {
+  if (value == "true" || value == "1") return true;
+  if (value == "false" || value == "0") return false;
+  throw std::invalid_argument("--" + name + ": expected true or false, got \"" +
+                              value + "\"");
+}
+
+const std::vector<FlagSpec>& Specs() {
+  static const std::vector<FlagSpec> specs = {
+      {"config.file", "Configuration file (default: config/example.yaml).", false,
+       [](Flags& f, const std::string& v) { f.config_file = v; }},
+      {"config.check", "Validate the configuration file and exit (0 valid, 1 invalid).",
+       true, [](Flags& f, const std::string& v) { f.config_check = ParseBool("config.check", v); }},
+      {"web.listen-address", "Address to listen on (default: :9810).", false,
+       [](Flags& f, const std::string& v) { f.listen_address = v; }},
+      {"web.telemetry-path", "Path under which to expose metrics (default: /metrics).",
+       false,
+       [](Flags& f, const std::string& v) {
+         if (v.empty() || v[0] != '/') {
+           throw std::invalid_argument("--web.telemetry-path: must start with /");
+         }
+         f.telemetry_path = v;
+       }},
+      {"web.enable-lifecycle", "Enable POST /-/reload.", true,
+       [](Flags& f, const std::string& v) {
+         f.enable_lifecycle = ParseBool("web.enable-lifecycle", v);
+       }},
+      {"storage.state-file", "File to persist service states and counters in.", false,
+       [](Flags& f, const std::string& v) { f.state_file = v; }},
+      {"log.level", "Only log messages with the given severity or above: debug, info, warn, error.",
+       false,
+       [](Flags& f, const std::string& v) {
+         if (!ParseLogLevel(v, f.log_level)) {
+           throw std::invalid_argument("--log.level: expected debug, info, warn or error");
+         }
+       }},
+      {"log.format", "Output format of log messages: logfmt, json.", false,
+       [](Flags& f, const std::string& v) {
+         if (!ParseLogFormat(v, f.log_format)) {
+           throw std::invalid_argument("--log.format: expected logfmt or json");
+         }
+       }},
+      {"version", "Show version information and exit.", true,
+       [](Flags& f, const std::string& v) { f.version = ParseBool("version", v); }},
+      {"help", "Show this help and exit.", true,
+       [](Flags& f, const std::string& v) { f.help = ParseBool("help", v); }},
+  };
+  return specs;
+}
+
+const FlagSpec* Find(const std::string& name) {
+  for (const auto& spec : Specs()) {
+    if (name == spec.name) return &spec;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Flags ParseFlags(const std::vector<std::string>& args) {
+  Flags flags;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "-h") {
+      flags.help = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0) {
+      throw std::invalid_argument("unexpected argument \"" + arg + "\"");
+    }
+    std::string name = arg.substr(2);
+    std::optional<std::string> value;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    const FlagSpec* spec = Find(name);
+    if (spec == nullptr && name.rfind("no-", 0) == 0 && !value) {
+      const FlagSpec* negated = Find(name.substr(3));
+      if (negated != nullptr && negated->is_bool) {
+        negated->set(flags, "false");
+        continue;
+      }
+    }
+    if (spec == nullptr) throw std::invalid_argument("unknown flag --" + name);
+    if (!value) {
+      if (spec->is_bool) {
+        value = "true";
+      } else if (i + 1 < args.size()) {
+        value = args[++i];
+      } else {
+        throw std::invalid_argument("--" + name + " needs a value");
+      }
+    }
+    spec->set(flags, *value);
+  }
+  return flags;
+}
+
+std::string HelpText() {
+  std::string out =
+      "usage: service_state_exporter [<flags>]\n\n"
+      "Polls services over HTTP for their lifecycle state and exports state\n"
+      "transitions and up/down as Prometheus metrics.\n\nFlags:\n";
+  for (const auto& spec : Specs()) {
+    std::string left = std::string("  --") + spec.name + (spec.is_bool ? "" : "=VALUE");
+    out += left;
+    out += std::string(left.size() < 32 ? 32 - left.size() : 1, ' ');
+    out += spec.help;
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace sse

@@ -1,0 +1,403 @@
+#include "sse/http_client.h"
+
+#include <openssl/ssl.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+#include <optional>
+
+#include "sse/version.h"
+
+namespace sse {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+
+std::string Base64(const std::string& in) {
+  static constexpr char kTable[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  while (i + 2 < in.size()) {
+    unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
+                 (static_cast<unsigned char>(in[i + 1]) << 8) |
+                 static_cast<unsigned char>(in[i + 2]);
+    out += kTable[(v >> 18) & 63];
+    out += kTable[(v >> 12) & 63];
+    out += kTable[(v >> 6) & 63];
+    out += kTable[v & 63];
+    i += 3;
+  }
+  if (i + 1 == in.size()) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    out += kTable[(v >> 18) & 63];
+    out += kTable[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
+                 (static_cast<unsigned char>(in[i + 1]) << 8);
+    out += kTable[(v >> 18) & 63];
+    out += kTable[(v >> 12) & 63];
+    out += kTable[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+bool IsIpAddress(const std::string& host) {
+  boost::system::error_code ec;
+  net::ip::make_address(host, ec);
+  return !ec;
+}
+
+// One connection to one origin (scheme, host, port).
+struct Connection {
+  std::string scheme, host, port;
+  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> secure;
+  beast::flat_buffer buffer{256 * 1024};
+
+  bool open() const { return plain || secure; }
+  bool SameOrigin(const Url& url) const {
+    return scheme == url.scheme && host == url.host && port == url.port;
+  }
+  beast::tcp_stream& Lowest() {
+    return secure ? beast::get_lowest_layer(*secure) : *plain;
+  }
+  // Closes the socket; pending operations complete with an error. The
+  // streams stay allocated for them.
+  void Cancel() {
+    if (open()) {
+      boost::system::error_code ignored;
+      Lowest().socket().close(ignored);
+    }
+  }
+  void Close() {
+    if (open()) {
+      boost::system::error_code ignored;
+      Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+      Lowest().socket().close(ignored);
+    }
+    plain.reset();
+    secure.reset();
+    buffer.clear();
+  }
+};
+
+HttpResult Failure(Outcome outcome, std::string error) {
+  HttpResult r;
+  r.outcome = outcome;
+  r.error = std::move(error);
+  return r;
+}
+
+Outcome ClassifyReadError(const boost::system::error_code& ec) {
+  if (ec == beast::error::timeout) return Outcome::kTimeout;
+  if (ec == http::error::body_limit) return Outcome::kTooLarge;
+  if (ec.category() == net::error::get_ssl_category() ||
+      ec == ssl::error::stream_truncated) {
+    return Outcome::kTlsError;
+  }
+  if (ec.category() == http::make_error_code(http::error::end_of_stream).category()) {
+    return ec == http::error::end_of_stream ? Outcome::kConnectError
+                                            : Outcome::kHttpError;
+  }
+  return Outcome::kConnectError;
+}
+
+bool IsStaleConnectionError(const boost::system::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == net::error::eof ||
+         ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+         ec == net::error::connection_aborted;
+}
+
+}  // namespace
+
+HttpClientOptions ClientOptionsFor(const ServiceConfig& service) {
+  HttpClientOptions o;
+  o.timeout = service.timeout;
+  o.max_body_bytes = service.max_body_bytes;
+  o.follow_redirects = service.follow_redirects;
+  o.headers = service.headers;
+  if (!service.bearer_token.empty()) {
+    o.headers.emplace_back("Authorization",
+                           "Bearer " + service.bearer_token.Reveal());
+  } else if (service.has_basic_auth) {
+    o.headers.emplace_back(
+        "Authorization",
+        "Basic " + Base64(service.basic_auth.username + ":" +
+                          service.basic_auth.password.Reveal()));
+  }
+  o.has_tls = service.has_tls;
+  o.tls = service.tls;
+  return o;
+}
+
+struct HttpClient::Impl {
+  net::any_io_executor executor;
+  Url url;
+  HttpClientOptions options;
+  std::optional<ssl::context> ssl_ctx;
+  std::string ssl_setup_error;
+  Connection primary;
+  std::uint64_t connections = 0;
+  bool busy = false;
+
+  Impl(net::any_io_executor ex, Url u, HttpClientOptions o)
+      : executor(std::move(ex)), url(std::move(u)), options(std::move(o)) {
+    primary.scheme = url.scheme;
+    primary.host = url.host;
+    primary.port = url.port;
+  }
+
+  // Builds the TLS context on first use; records an error instead of
+  // throwing so that a poll reports it.
+  ssl::context* SslContext() {
+    if (ssl_ctx) return &*ssl_ctx;
+    if (!ssl_setup_error.empty()) return nullptr;
+    try {
+      ssl::context ctx(ssl::context::tls_client);
+      ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                      ssl::context::no_tlsv1_1);
+      if (!options.tls.ca_file.empty()) {
+        ctx.load_verify_file(options.tls.ca_file);
+      } else {
+        ctx.set_default_verify_paths();
+      }
+      if (!options.tls.cert_file.empty()) {
+        ctx.use_certificate_chain_file(options.tls.cert_file);
+        ctx.use_private_key_file(options.tls.key_file, ssl::context::pem);
+      }
+      ctx.set_verify_mode(options.tls.insecure_skip_verify ? ssl::verify_none
+                                                           : ssl::verify_peer);
+      ssl_ctx.emplace(std::move(ctx));
+      return &*ssl_ctx;
+    } catch (const boost::system::system_error& e) {
+      ssl_setup_error = std::string("TLS setup: ") + e.what();
+      return nullptr;
+    }
+  }
+
+  net::awaitable<HttpResult> Connect(Connection& conn, Clock::time_point deadline) {
+    tcp::resolver resolver(executor);
+    net::steady_timer watchdog(executor, deadline);
+    watchdog.async_wait([&resolver](boost::system::error_code ec) {
+      if (!ec) resolver.cancel();
+    });
+    auto flags = IsIpAddress(conn.host) ? tcp::resolver::numeric_host
+                                        : tcp::resolver::flags();
+    auto [rec, endpoints] =
+        co_await resolver.async_resolve(conn.host, conn.port, flags, kUseTuple);
+    watchdog.cancel();
+    if (rec) {
+      co_return Failure(Clock::now() >= deadline ? Outcome::kTimeout
+                                                 : Outcome::kConnectError,
+                        "resolve " + conn.host + ": " + rec.message());
+    }
+    auto stream = std::make_unique<beast::tcp_stream>(executor);
+    stream->expires_at(deadline);
+    auto [cec, ep] = co_await stream->async_connect(endpoints, kUseTuple);
+    if (cec) {
+      co_return Failure(cec == beast::error::timeout ? Outcome::kTimeout
+                                                     : Outcome::kConnectError,
+                        "connect: " + cec.message());
+    }
+    ++connections;
+    stream->socket().set_option(tcp::no_delay(true));
+    if (conn.scheme != "https") {
+      conn.plain = std::move(stream);
+      co_return HttpResult{};
+    }
+    ssl::context* ctx = SslContext();
+    if (ctx == nullptr) co_return Failure(Outcome::kTlsError, ssl_setup_error);
+    auto secure =
+        std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*stream), *ctx);
+    const std::string name =
+        options.tls.server_name.empty() ? conn.host : options.tls.server_name;
+    if (!IsIpAddress(name)) {
+      SSL_set_tlsext_host_name(secure->native_handle(), name.c_str());
+    }
+    if (!options.tls.insecure_skip_verify) {
+      secure->set_verify_callback(ssl::host_name_verification(name));
+    }
+    beast::get_lowest_layer(*secure).expires_at(deadline);
+    auto [hec] = co_await secure->async_handshake(ssl::stream_base::client, kUseTuple);
+    if (hec) {
+      co_return Failure(hec == beast::error::timeout ? Outcome::kTimeout
+                                                     : Outcome::kTlsError,
+                        "TLS handshake: " + hec.message());
+    }
+    conn.secure = std::move(secure);
+    co_return HttpResult{};
+  }
+
+  template <class Stream>
+  net::awaitable<HttpResult> Exchange(Stream& stream, Connection& conn,
+                                      const http::request<http::empty_body>& req,
+                                      Clock::time_point deadline, bool& stale,
+                                      std::string& location) {
+    beast::get_lowest_layer(stream).expires_at(deadline);
+    auto [wec, written] = co_await http::async_write(stream, req, kUseTuple);
+    if (wec) {
+      stale = IsStaleConnectionError(wec);
+      co_return Failure(wec == beast::error::timeout ? Outcome::kTimeout
+                                                     : Outcome::kConnectError,
+                        "write: " + wec.message());
+    }
+    http::response_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+    parser.body_limit(options.max_body_bytes);
+    auto [rec, read] = co_await http::async_read(stream, conn.buffer, parser, kUseTuple);
+    if (rec) {
+      stale = !parser.got_some() && IsStaleConnectionError(rec);
+      std::string what = rec == http::error::body_limit
+                             ? "body larger than " +
+                                   std::to_string(options.max_body_bytes) + " bytes"
+                             : rec.message();
+      co_return Failure(ClassifyReadError(rec), "read: " + what);
+    }
+    auto& res = parser.get();
+    HttpResult result;
+    result.status = res.result_int();
+    if (auto it = res.find(http::field::location); it != res.end()) {
+      location = std::string(it->value());
+    }
+    if (!res.keep_alive()) conn.Close();
+    result.body = std::move(res.body());
+    co_return result;
+  }
+
+  net::awaitable<HttpResult> Fetch(Connection& conn, const Url& target,
+                                   Clock::time_point deadline,
+                                   std::string& location) {
+    http::request<http::empty_body> req{http::verb::get, target.target, 11};
+    req.set(http::field::host, target.host_header);
+    req.set(http::field::user_agent,
+            std::string("service_state_exporter/") + kVersion);
+    req.set(http::field::accept, "application/json, */*;q=0.5");
+    for (const auto& [name, value] : options.headers) req.set(name, value);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      bool reused = conn.open();
+      if (!reused) {
+        HttpResult connected = co_await Connect(conn, deadline);
+        if (connected.outcome != Outcome::kOk) {
+          conn.Close();
+          co_return connected;
+        }
+      }
+      bool stale = false;
+      // No co_await inside ?: here: GCC 12 miscompiles it (double free).
+      HttpResult result;
+      if (conn.secure) {
+        result = co_await Exchange(*conn.secure, conn, req, deadline, stale, location);
+      } else {
+        result = co_await Exchange(*conn.plain, conn, req, deadline, stale, location);
+      }
+      if (result.outcome == Outcome::kOk) co_return result;
+      conn.Close();
+      // A kept-alive connection the server closed meanwhile: retry once on
+      // a fresh one.
+      if (!(reused && stale)) co_return result;
+    }
+    co_return Failure(Outcome::kConnectError, "connection closed by peer");
+  }
+
+  net::awaitable<HttpResult> Get() {
+    const Clock::time_point deadline = Clock::now() + options.timeout;
+    Url current = url;
+    Connection detour;  // for redirects to another origin
+    for (int hop = 0;; ++hop) {
+      Connection* conn = &primary;
+      if (!primary.SameOrigin(current)) {
+        if (!detour.SameOrigin(current)) {
+          detour.Close();
+          detour.scheme = current.scheme;
+          detour.host = current.host;
+          detour.port = current.port;
+        }
+        conn = &detour;
+      }
+      std::string location;
+      HttpResult result = co_await Fetch(*conn, current, deadline, location);
+      const bool redirect = result.outcome == Outcome::kOk &&
+                            result.status >= 300 && result.status < 400 &&
+                            !location.empty();
+      if (!options.follow_redirects || !redirect) {
+        detour.Close();
+        co_return result;
+      }
+      if (hop >= options.max_redirects) {
+        detour.Close();
+        co_return Failure(Outcome::kHttpError,
+                          "stopped after " + std::to_string(options.max_redirects) +
+                              " redirects");
+      }
+      auto ref = boost::urls::parse_uri_reference(location);
+      if (!ref) {
+        detour.Close();
+        co_return Failure(Outcome::kHttpError, "invalid redirect location");
+      }
+      boost::urls::url base(current.text);
+      boost::urls::url next;
+      auto resolved = boost::urls::resolve(base, *ref, next);
+      try {
+        if (!resolved) throw std::invalid_argument(resolved.error().message());
+        current = ParseUrl(std::string(next.buffer()));
+      } catch (const std::invalid_argument& e) {
+        detour.Close();
+        co_return Failure(Outcome::kHttpError,
+                          std::string("invalid redirect location: ") + e.what());
+      }
+    }
+  }
+};
+
+HttpClient::HttpClient(net::any_io_executor executor, Url url,
+                       HttpClientOptions options)
+    : impl_(std::make_unique<Impl>(std::move(executor), std::move(url),
+                                   std::move(options))) {}
+
+HttpClient::~HttpClient() = default;
+
+net::awaitable<HttpResult> HttpClient::Get() {
+  impl_->busy = true;
+  HttpResult result;
+  try {
+    result = co_await impl_->Get();
+  } catch (const std::exception& e) {
+    impl_->primary.Close();
+    result = Failure(Outcome::kConnectError, std::string("internal: ") + e.what());
+  }
+  impl_->busy = false;
+  co_return result;
+}
+
+void HttpClient::Close() {
+  if (impl_->busy) {
+    impl_->primary.Cancel();
+  } else {
+    impl_->primary.Close();
+  }
+}
+
+std::uint64_t HttpClient::connections_opened() const {
+  return impl_->connections;
+}
+
+}  // namespace sse

@@ -1,0 +1,49 @@
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "sse/app.h"
+#include "sse/config.h"
+#include "sse/flags.h"
+#include "sse/log.h"
+#include "sse/version.h"
+
+int main(int argc, char** argv) {
+  sse::Flags flags;
+  try {
+    flags = sse::ParseFlags(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "service_state_exporter: error: " << e.what()
+              << ", try --help\n";
+    return 2;
+  }
+  if (flags.help) {
+    std::cout << sse::HelpText();
+    return 0;
+  }
+  if (flags.version) {
+    std::cout << "service_state_exporter, version " << sse::kVersion
+              << " (revision: " << sse::kRevision << ")\n";
+    return 0;
+  }
+  if (flags.config_check) {
+    try {
+      sse::Config config = sse::LoadConfigFile(flags.config_file);
+      std::cout << "SUCCESS: " << flags.config_file << " is valid ("
+                << config.services.size() << " services)\n";
+      return 0;
+    } catch (const sse::ConfigError& e) {
+      std::cerr << "FAILED: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  sse::InitLogging(flags.log_level, flags.log_format);
+  try {
+    return sse::App(flags).Run();
+  } catch (const std::exception& e) {
+    sse::Log(sse::LogLevel::kError, "fatal", {{"err", e.what()}});
+    return 1;
+  }
+}

@@ -1,0 +1,115 @@
+#include "sse/poller.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "sse/http_client.h"
+#include "sse/log.h"
+
+namespace sse {
+namespace {
+
+namespace net = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+double UnixNow() {
+  return std::chrono::duration<double>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::uint64_t StableHash(std::string_view text) {
+  std::uint64_t hash = 1469598103934665603ULL;
+  for (char c : text) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ULL;
+  }
+  return hash;
+}
+
+struct Poller::Impl {
+  net::any_io_executor executor;
+  PollCallback callback;
+  HttpClient client;
+  net::steady_timer timer;
+  bool stopped = false;
+
+  Impl(net::any_io_executor ex, const ServiceConfig& service, PollCallback cb)
+      : executor(ex),
+        callback(std::move(cb)),
+        client(ex, service.url, ClientOptionsFor(service)),
+        timer(ex) {}
+};
+
+Poller::Poller(net::any_io_executor executor,
+               std::shared_ptr<const ServiceConfig> service,
+               PollCallback callback)
+    : service_(std::move(service)),
+      impl_(std::make_unique<Impl>(executor, *service_, std::move(callback))) {}
+
+Poller::~Poller() = default;
+
+void Poller::Start() {
+  const auto interval = service_->interval.count();
+  Start(std::chrono::milliseconds(
+      interval > 0 ? static_cast<std::int64_t>(StableHash(service_->name) %
+                                               static_cast<std::uint64_t>(interval))
+                   : 0));
+}
+
+void Poller::Start(std::chrono::milliseconds first_delay) {
+  auto self = shared_from_this();
+  auto loop = [self, first_delay]() -> net::awaitable<void> {
+    Impl& impl = *self->impl_;
+    const ServiceConfig& service = *self->service_;
+    Clock::time_point next = Clock::now() + first_delay;
+    while (!impl.stopped) {
+      impl.timer.expires_at(next);
+      co_await impl.timer.async_wait(net::as_tuple(net::use_awaitable));
+      if (impl.stopped) break;
+      const Clock::time_point start = Clock::now();
+      HttpResult http = co_await impl.client.Get();
+      if (impl.stopped) break;
+      const Clock::time_point end = Clock::now();
+      PollResult result;
+      result.observation = ObserveService(service, http);
+      result.duration_seconds = std::chrono::duration<double>(end - start).count();
+      result.start_lag_seconds = std::chrono::duration<double>(start - next).count();
+      result.finished_at = UnixNow();
+      impl.callback(service, result);
+      next += service.interval;
+      if (next <= end) {
+        // Overran one or more slots: keep the phase, skip the missed ones.
+        auto behind = end - next;
+        next += service.interval * (behind / service.interval + 1);
+      }
+    }
+  };
+  net::co_spawn(impl_->executor, std::move(loop),
+                [self](std::exception_ptr e) {
+                  if (!e) return;
+                  try {
+                    std::rethrow_exception(e);
+                  } catch (const std::exception& ex) {
+                    Log(LogLevel::kError, "poll loop failed",
+                        {{"service", self->service_->name}, {"err", ex.what()}});
+                  }
+                });
+}
+
+void Poller::Stop() {
+  impl_->stopped = true;
+  impl_->timer.cancel();
+  impl_->client.Close();
+}
+
+std::uint64_t Poller::connections_opened() const {
+  return impl_->client.connections_opened();
+}
+
+}  // namespace sse
