@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what service_state_exporter needs on Debian 12, from Debian's
+# packages only. Usage: scripts/setup.sh [--test]
+#   (no flag)  build dependencies
+#   --test     also the tools the test suite runs for real (promtool,
+#              prometheus, clang for the sanitizer build, ...)
+# Installs only what is missing; safe to run again.
+set -euo pipefail
+
+build_packages=(
+  g++ cmake ninja-build ccache pkg-config git
+  prometheus-cpp-dev libboost1.81-dev libboost-url1.81-dev libboost-system1.81-dev
+  nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libssl-dev zlib1g-dev catch2
+)
+test_packages=(
+  prometheus clang libclang-rt-14-dev curl openssl
+)
+
+want=("${build_packages[@]}")
+if [[ "${1:-}" == "--test" ]]; then
+  want+=("${test_packages[@]}")
+  # Deploy checks bring their own list (kustomize/promtool/npm/podman).
+  if [[ -f tests/deploy/packages.txt ]]; then
+    while read -r pkg; do
+      [[ -n "$pkg" && "$pkg" != \#* ]] && want+=("$pkg")
+    done < tests/deploy/packages.txt
+  fi
+fi
+
+missing=()
+for pkg in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The prometheus package starts a server on :9090 where systemd runs;
+  # the tests start their own on 127.0.0.1 and do not need it.
+else
+  echo "setup: all packages present"
+fi

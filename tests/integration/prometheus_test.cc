@@ -1,0 +1,62 @@
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "exporter_rig.h"
+#include "support/fake_service.h"
+#include "support/test_util.h"
+
+using namespace std::chrono_literals;
+
+TEST_CASE("a real Prometheus scrapes the exporter and sees muster_service_up", "[prometheus]") {
+  std::string prometheus = sse::test::FindProgram("prometheus");
+  REQUIRE_FALSE(prometheus.empty());
+  sse::test::FakeService fake;
+  fake.SetState("connected");
+  sse::test::ExporterRig rig(
+      "global:\n  poll_interval: 200ms\n  poll_timeout: 200ms\n"
+      "services:\n  - name: fake\n    type: MCPServer\n    url: " + fake.Url("/status") +
+      "\n    source: json\n");
+
+  sse::test::TempDir dir;
+  const std::uint16_t prom_port = sse::test::FreePort();
+  std::string config = dir.Write(
+      "prometheus.yml",
+      "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+      "scrape_configs:\n  - job_name: sse\n    static_configs:\n"
+      "      - targets: ['127.0.0.1:" + std::to_string(rig.port()) + "']\n");
+  sse::test::Process prom({prometheus, "--config.file=" + config,
+                           "--storage.tsdb.path=" + (dir.path() / "data").string(),
+                           "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
+                          (dir.path() / "prometheus.log").string());
+
+  std::string last;
+  bool found = sse::test::WaitFor(
+      [&] {
+        auto reply = sse::test::HttpGet(
+            prom_port,
+            "/api/v1/query?query=muster_service_up%7Bservice_name%3D%22fake%22%7D");
+        if (reply.status != 200) return false;
+        last = reply.body;
+        auto doc = nlohmann::json::parse(reply.body, nullptr, false);
+        if (doc.is_discarded() || doc["status"] != "success") return false;
+        const auto& result = doc["data"]["result"];
+        return result.size() == 1 && result[0]["value"][1] == "1" &&
+               result[0]["metric"]["service_type"] == "MCPServer";
+      },
+      45s);
+  CAPTURE(last);
+  CAPTURE(prom.log());
+  REQUIRE(found);
+
+  // The scrape itself is healthy: `up` is 1 for the exporter's target, and
+  // Prometheus negotiated OpenMetrics (its default Accept header prefers it),
+  // so this also proves our OpenMetrics output parses.
+  auto up = sse::test::HttpGet(prom_port, "/api/v1/query?query=up%7Bjob%3D%22sse%22%7D");
+  auto doc = nlohmann::json::parse(up.body);
+  REQUIRE(doc["data"]["result"][0]["value"][1] == "1");
+  auto targets = nlohmann::json::parse(sse::test::HttpGet(prom_port, "/api/v1/targets").body);
+  CAPTURE(targets.dump());
+  REQUIRE(targets["data"]["activeTargets"][0]["health"] == "up");
+  REQUIRE(targets["data"]["activeTargets"][0]["lastError"] == "");
+  REQUIRE(prom.Stop() == 0);
+}

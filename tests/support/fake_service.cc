@@ -1,0 +1,149 @@
+#include "support/fake_service.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+namespace sse::test {
+namespace {
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
+}  // namespace
+
+struct FakeService::Impl {
+  net::io_context io;
+  tcp::acceptor acceptor{io};
+  std::thread thread;
+  mutable std::mutex mutex;
+  FakeHandler handler;
+  FakeRequest last;
+  std::set<std::shared_ptr<tcp::socket>> sockets;
+  FakeService* owner = nullptr;
+
+  net::awaitable<void> Serve(std::shared_ptr<tcp::socket> socket) {
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request<http::string_body> req;
+      auto [ec, n] = co_await http::async_read(*socket, buffer, req, kUseTuple);
+      if (ec) break;
+      owner->requests_++;
+      FakeRequest fr;
+      fr.method = std::string(req.method_string());
+      fr.target = std::string(req.target());
+      for (const auto& field : req) {
+        std::string name(field.name_string());
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        fr.headers[name] = std::string(field.value());
+      }
+      fr.body = req.body();
+      FakeHandler h;
+      {
+        std::lock_guard lock(mutex);
+        last = fr;
+        h = handler;
+      }
+      FakeResponse response = h(fr);
+      if (response.delay.count() > 0) {
+        net::steady_timer timer(io, response.delay);
+        co_await timer.async_wait(kUseTuple);
+      }
+      if (response.close) break;
+      if (!response.raw.empty()) {
+        co_await net::async_write(*socket, net::buffer(response.raw), kUseTuple);
+        break;
+      }
+      http::response<http::string_body> res{static_cast<http::status>(response.status),
+                                            req.version()};
+      res.set(http::field::content_type, response.content_type);
+      for (const auto& [name, value] : response.headers) res.set(name, value);
+      res.keep_alive(req.keep_alive() && response.keep_alive);
+      res.body() = response.body;
+      res.prepare_payload();
+      auto [wec, w] = co_await http::async_write(*socket, res, kUseTuple);
+      if (wec || !res.keep_alive()) break;
+    }
+    boost::system::error_code ignored;
+    socket->shutdown(tcp::socket::shutdown_both, ignored);
+    socket->close(ignored);
+    sockets.erase(socket);
+  }
+
+  net::awaitable<void> Accept() {
+    for (;;) {
+      auto socket = std::make_shared<tcp::socket>(io);
+      auto [ec] = co_await acceptor.async_accept(*socket, kUseTuple);
+      if (ec) break;
+      owner->connections_++;
+      sockets.insert(socket);
+      net::co_spawn(io, Serve(socket), net::detached);
+    }
+  }
+};
+
+FakeService::FakeService() : impl_(std::make_unique<Impl>()) {
+  impl_->owner = this;
+  SetState("running");
+  tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), 0);
+  impl_->acceptor.open(endpoint.protocol());
+  impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
+  impl_->acceptor.bind(endpoint);
+  impl_->acceptor.listen();
+  port_ = impl_->acceptor.local_endpoint().port();
+  net::co_spawn(impl_->io, impl_->Accept(), net::detached);
+  impl_->thread = std::thread([this] { impl_->io.run(); });
+}
+
+FakeService::~FakeService() {
+  net::post(impl_->io, [this] {
+    boost::system::error_code ignored;
+    impl_->acceptor.close(ignored);
+    for (const auto& s : impl_->sockets) s->close(ignored);
+    impl_->io.stop();
+  });
+  impl_->thread.join();
+}
+
+std::string FakeService::Url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+void FakeService::SetHandler(FakeHandler handler) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->handler = std::move(handler);
+}
+
+void FakeService::SetResponse(unsigned status, std::string body,
+                              std::string content_type) {
+  SetHandler([status, body = std::move(body),
+              content_type = std::move(content_type)](const FakeRequest&) {
+    FakeResponse r;
+    r.status = status;
+    r.body = body;
+    r.content_type = content_type;
+    return r;
+  });
+}
+
+void FakeService::SetState(const std::string& state) {
+  SetResponse(200, nlohmann::json{{"state", state}}.dump());
+}
+
+FakeRequest FakeService::last_request() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->last;
+}
+
+}  // namespace sse::test

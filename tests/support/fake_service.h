@@ -1,0 +1,76 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace sse::test {
+
+/// A request as the fake service saw it.
+struct FakeRequest {
+  std::string method;
+  std::string target;
+  std::map<std::string, std::string> headers;  ///< names lower-cased
+  std::string body;
+};
+
+/// What the fake service answers. By default a normal HTTP/1.1 response;
+/// `raw` bytes are written verbatim instead (then the connection closes),
+/// `close` drops the connection without answering, `delay` waits first.
+struct FakeResponse {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::map<std::string, std::string> headers;
+  std::chrono::milliseconds delay{0};
+  std::string raw;
+  bool close = false;
+  bool keep_alive = true;
+};
+
+using FakeHandler = std::function<FakeResponse(const FakeRequest&)>;
+
+/// An HTTP server on 127.0.0.1:<random port> with its own thread and
+/// io_context, answering with a handler set by the test. The handler runs
+/// on the server's thread. Stops (and joins) on destruction.
+class FakeService {
+ public:
+  /// Starts listening at once. The default handler answers 200 with the
+  /// body set by SetBody / SetState.
+  FakeService();
+  ~FakeService();
+  FakeService(const FakeService&) = delete;
+  FakeService& operator=(const FakeService&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  /// "http://127.0.0.1:<port><path>".
+  std::string Url(const std::string& path = "/") const;
+
+  /// Replaces the handler. Thread-safe.
+  void SetHandler(FakeHandler handler);
+  /// Default handler: answer `status` with `body`. Thread-safe.
+  void SetResponse(unsigned status, std::string body,
+                   std::string content_type = "application/json");
+  /// Default handler: answer 200 {"state": state}. Thread-safe.
+  void SetState(const std::string& state);
+
+  std::uint64_t requests() const { return requests_.load(); }
+  std::uint64_t connections() const { return connections_.load(); }
+  /// The last request received. Thread-safe.
+  FakeRequest last_request() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::uint16_t port_ = 0;
+  std::atomic<std::uint64_t> requests_{0};
+  std::atomic<std::uint64_t> connections_{0};
+};
+
+}  // namespace sse::test

@@ -1,0 +1,273 @@
+#include "support/test_util.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace sse::test {
+namespace {
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+double ParseValue(const std::string& text) {
+  if (text == "+Inf") return std::numeric_limits<double>::infinity();
+  if (text == "-Inf") return -std::numeric_limits<double>::infinity();
+  if (text == "NaN") return std::numeric_limits<double>::quiet_NaN();
+  std::size_t used = 0;
+  double v = std::stod(text, &used);
+  if (used != text.size()) throw std::runtime_error("bad value " + text);
+  return v;
+}
+}  // namespace
+
+std::vector<Sample> ParseExposition(const std::string& text) {
+  std::vector<Sample> samples;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    Sample s;
+    std::size_t i = 0;
+    while (i < line.size() && line[i] != '{' && line[i] != ' ') ++i;
+    s.name = line.substr(0, i);
+    if (i < line.size() && line[i] == '{') {
+      ++i;
+      while (i < line.size() && line[i] != '}') {
+        std::size_t eq = line.find('=', i);
+        if (eq == std::string::npos || eq + 1 >= line.size() || line[eq + 1] != '"') {
+          throw std::runtime_error("malformed labels: " + line);
+        }
+        std::string key = line.substr(i, eq - i);
+        std::string value;
+        std::size_t j = eq + 2;
+        for (; j < line.size() && line[j] != '"'; ++j) {
+          if (line[j] == '\\' && j + 1 < line.size()) {
+            ++j;
+            value += line[j] == 'n' ? '\n' : line[j];
+          } else {
+            value += line[j];
+          }
+        }
+        if (j >= line.size()) throw std::runtime_error("unterminated value: " + line);
+        s.labels[key] = value;
+        i = j + 1;
+        if (i < line.size() && line[i] == ',') ++i;
+      }
+      if (i >= line.size()) throw std::runtime_error("unterminated labels: " + line);
+      ++i;
+    }
+    if (i >= line.size() || line[i] != ' ') throw std::runtime_error("no value: " + line);
+    std::string rest = line.substr(i + 1);
+    std::size_t space = rest.find(' ');
+    s.value = ParseValue(rest.substr(0, space));
+    samples.push_back(std::move(s));
+  }
+  return samples;
+}
+
+std::optional<double> FindSample(const std::vector<Sample>& samples,
+                                 const std::string& name,
+                                 const std::map<std::string, std::string>& labels) {
+  for (const auto& s : samples) {
+    if (s.name == name && s.labels == labels) return s.value;
+  }
+  return std::nullopt;
+}
+
+std::vector<Sample> FindSamples(const std::vector<Sample>& samples,
+                                const std::string& name,
+                                const std::map<std::string, std::string>& labels) {
+  std::vector<Sample> out;
+  for (const auto& s : samples) {
+    if (s.name != name) continue;
+    bool match = true;
+    for (const auto& [k, v] : labels) {
+      auto it = s.labels.find(k);
+      if (it == s.labels.end() || it->second != v) match = false;
+    }
+    if (match) out.push_back(s);
+  }
+  return out;
+}
+
+HttpReply HttpRequest(std::uint16_t port, const std::string& method,
+                      const std::string& target,
+                      const std::map<std::string, std::string>& headers,
+                      std::chrono::milliseconds timeout) {
+  HttpReply reply;
+  try {
+    net::io_context io;
+    beast::tcp_stream stream(io);
+    stream.expires_after(timeout);
+    stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+    req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+    for (const auto& [k, v] : headers) req.set(k, v);
+    req.prepare_payload();
+    // Run the async operations so that the stream's timeout applies.
+    boost::system::error_code ec;
+    http::async_write(stream, req, [&](boost::system::error_code e, std::size_t) { ec = e; });
+    io.run();
+    if (ec) throw boost::system::system_error(ec);
+    io.restart();
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(512 * 1024 * 1024);
+    if (method == "HEAD") parser.skip(true);
+    http::async_read(stream, buffer, parser,
+                     [&](boost::system::error_code e, std::size_t) { ec = e; });
+    io.run();
+    if (ec) throw boost::system::system_error(ec);
+    auto& res = parser.get();
+    reply.status = res.result_int();
+    for (const auto& field : res) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      reply.headers[name] = std::string(field.value());
+    }
+    reply.body = res.body();
+  } catch (const std::exception& e) {
+    reply.status = 0;
+    reply.error = e.what();
+  }
+  return reply;
+}
+
+std::uint16_t FreePort() {
+  net::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  return acceptor.local_endpoint().port();
+}
+
+bool WaitFor(const std::function<bool()>& condition,
+             std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return condition();
+}
+
+Process::Process(const std::vector<std::string>& argv, const std::string& log_file)
+    : log_file_(log_file) {
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int fd = open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    // Do not leak the test's sockets (fake services) into the child: it
+    // would keep their ports open after the test closes them.
+    if (close_range(3, ~0U, 0) != 0) {
+      for (int fd = 3; fd < 65536; ++fd) close(fd);
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+}
+
+Process::~Process() {
+  if (!exited_) Stop(std::chrono::seconds(5));
+}
+
+void Process::Signal(int signo) {
+  if (!exited_) kill(pid_, signo);
+}
+
+std::optional<int> Process::Wait(std::chrono::milliseconds timeout) {
+  if (exited_) return exit_code_;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      exited_ = true;
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return exit_code_;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+int Process::Stop(std::chrono::milliseconds grace) {
+  if (exited_) return exit_code_;
+  kill(pid_, SIGTERM);
+  if (auto code = Wait(grace)) return *code;
+  kill(pid_, SIGKILL);
+  return Wait(std::chrono::seconds(10)).value_or(-1);
+}
+
+std::string Process::log() const {
+  std::ifstream in(log_file_);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TempDir::TempDir() {
+  std::random_device rd;
+  path_ = std::filesystem::temp_directory_path() /
+          ("sse-test-" + std::to_string(getpid()) + "-" + std::to_string(rd()));
+  std::filesystem::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string TempDir::Write(const std::string& name, const std::string& content) const {
+  auto p = path_ / name;
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << content;
+  return p.string();
+}
+
+std::string FindProgram(const std::string& name) {
+  std::string path = std::getenv("PATH") ? std::getenv("PATH") : "";
+  path += ":/usr/sbin:/usr/bin:/sbin:/bin";
+  std::istringstream dirs(path);
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    if (dir.empty()) continue;
+    auto candidate = std::filesystem::path(dir) / name;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate.string();
+  }
+  return "";
+}
+
+int RunCommand(const std::vector<std::string>& argv, std::string& output,
+               std::chrono::milliseconds timeout) {
+  TempDir dir;
+  std::string log = (dir.path() / "out.log").string();
+  Process p(argv, log);
+  auto code = p.Wait(timeout);
+  if (!code) code = p.Stop();
+  output = p.log();
+  return *code;
+}
+
+}  // namespace sse::test

@@ -1,0 +1,114 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sse::test {
+
+/// One sample of a parsed exposition.
+struct Sample {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  double value = 0;
+};
+
+/// Parses Prometheus text format 0.0.4 (or OpenMetrics) into samples,
+/// unescaping label values. Comment lines are skipped. Throws
+/// std::runtime_error on a malformed line.
+std::vector<Sample> ParseExposition(const std::string& text);
+
+/// The value of the sample with exactly this name and these labels.
+std::optional<double> FindSample(const std::vector<Sample>& samples,
+                                 const std::string& name,
+                                 const std::map<std::string, std::string>& labels);
+
+/// Samples with this name whose labels include `labels`.
+std::vector<Sample> FindSamples(const std::vector<Sample>& samples,
+                                const std::string& name,
+                                const std::map<std::string, std::string>& labels = {});
+
+/// A response of HttpGet.
+struct HttpReply {
+  int status = 0;  ///< 0 if the request failed
+  std::map<std::string, std::string> headers;  ///< lower-cased names
+  std::string body;
+  std::string error;
+};
+
+/// A blocking HTTP/1.1 request to 127.0.0.1:port with a timeout.
+HttpReply HttpRequest(std::uint16_t port, const std::string& method,
+                      const std::string& target,
+                      const std::map<std::string, std::string>& headers = {},
+                      std::chrono::milliseconds timeout = std::chrono::seconds(5));
+inline HttpReply HttpGet(std::uint16_t port, const std::string& target,
+                         const std::map<std::string, std::string>& headers = {}) {
+  return HttpRequest(port, "GET", target, headers);
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+std::uint16_t FreePort();
+
+/// Polls `condition` every 20 ms until it holds or `timeout` passes.
+bool WaitFor(const std::function<bool()>& condition,
+             std::chrono::milliseconds timeout);
+
+/// A started child process, stopped by PID (SIGTERM, then SIGKILL after a
+/// grace period) when destroyed.
+class Process {
+ public:
+  /// Starts argv[0] with stdout and stderr appended to `log_file`. Throws
+  /// std::runtime_error if it cannot be started.
+  Process(const std::vector<std::string>& argv, const std::string& log_file);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  /// Sends a signal.
+  void Signal(int signo);
+  /// Waits up to `timeout` for the process to exit; returns its exit code,
+  /// or nullopt if still running (128+signal if killed by a signal).
+  std::optional<int> Wait(std::chrono::milliseconds timeout);
+  /// SIGTERM, wait, SIGKILL if needed. Returns the exit code.
+  int Stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
+  bool running() const { return !exited_; }
+  std::string log() const;
+
+ private:
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int exit_code_ = 0;
+  std::string log_file_;
+};
+
+/// A fresh directory under the system temp dir, removed when destroyed.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  /// Writes `content` to `name` inside the directory; returns its path.
+  std::string Write(const std::string& name, const std::string& content) const;
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// Finds a program on PATH (or in /usr/sbin, /usr/bin); empty if absent.
+std::string FindProgram(const std::string& name);
+
+/// Runs a command to completion with a timeout; returns exit code and
+/// captures stdout+stderr into `output`.
+int RunCommand(const std::vector<std::string>& argv, std::string& output,
+               std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+}  // namespace sse::test

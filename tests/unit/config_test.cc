@@ -1,0 +1,140 @@
+#include "sse/config.h"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+std::string DataDir() { return SSE_TEST_DATA_DIR "/config"; }
+
+std::string ExpectedMessage(const fs::path& file) {
+  std::ifstream in(file);
+  std::string first;
+  std::getline(in, first);
+  const std::string prefix = "# expect: ";
+  REQUIRE(first.rfind(prefix, 0) == 0);
+  return first.substr(prefix.size());
+}
+}  // namespace
+
+TEST_CASE("every invalid config is rejected with file, line and key", "[config]") {
+  int count = 0;
+  for (const auto& entry : fs::directory_iterator(DataDir())) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("invalid-", 0) != 0) continue;
+    ++count;
+    DYNAMIC_SECTION(name) {
+      const std::string expected = ExpectedMessage(entry.path());
+      try {
+        sse::LoadConfigFile(entry.path().string());
+        FAIL("no error for " << name);
+      } catch (const sse::ConfigError& e) {
+        const std::string message = e.what();
+        CAPTURE(message);
+        // The message starts with the path of the file, then :line: key.
+        REQUIRE(message.rfind(entry.path().string(), 0) == 0);
+        REQUIRE(message.find(expected) != std::string::npos);
+      }
+    }
+  }
+  REQUIRE(count >= 30);
+}
+
+TEST_CASE("a full valid config applies defaults and overrides", "[config]") {
+  sse::Config c = sse::LoadConfigFile(DataDir() + "/valid-full.yaml");
+  REQUIRE(c.global.metric_namespace == "acme");
+  REQUIRE(c.global.poll_interval == 1min);
+  REQUIRE(c.global.max_body_bytes == 512 * 1024);
+  REQUIRE(c.services.size() == 3);
+
+  const auto& mcp = c.services[0];
+  REQUIRE(mcp.type == "MCPServer");
+  REQUIRE(mcp.source == sse::SourceKind::kJson);
+  REQUIRE(mcp.state_pointer == "/health/state");
+  REQUIRE(mcp.state_map.at("UP") == "running");
+  REQUIRE(mcp.keep_case);
+  REQUIRE(mcp.interval == 5s);
+  REQUIRE(mcp.timeout == 2s);
+  REQUIRE(mcp.transition_after == 2);
+  REQUIRE(mcp.up_states == std::vector<std::string>{"running", "connected", "ok"});
+  REQUIRE(mcp.url.host == "127.0.0.1");
+  REQUIRE(mcp.url.port == "8080");
+  REQUIRE(mcp.url.target == "/status?verbose=1");
+  REQUIRE(mcp.url.host_header == "127.0.0.1:8080");
+  REQUIRE(mcp.bearer_token.Reveal() == "hunter2-secret-token");
+  REQUIRE(mcp.headers.size() == 1);
+
+  const auto& act = c.services[1];
+  REQUIRE(act.type == "service");
+  REQUIRE(act.source == sse::SourceKind::kHttpStatus);
+  REQUIRE(act.url.host == "::1");
+  REQUIRE(act.url.host_header == "[::1]:8443");
+  REQUIRE(act.status_map.at("503") == "stopped");
+  REQUIRE(act.follow_redirects);
+  REQUIRE(act.has_basic_auth);
+  REQUIRE(act.basic_auth.password.Reveal() == "s3cr3t-password");
+  REQUIRE(act.has_tls);
+  REQUIRE(act.tls.insecure_skip_verify);
+  REQUIRE(act.interval == 1min);
+  REQUIRE(act.timeout == 10s);
+
+  const auto& def = c.services[2];
+  REQUIRE(def.url.port == "80");
+  REQUIRE(def.url.target == "/");
+  REQUIRE(def.url.host_header == "example.com");
+  REQUIRE(def.max_states == 8);
+}
+
+TEST_CASE("defaults are those of PRODUCT.md", "[config]") {
+  sse::Config c = sse::ParseConfig("services:\n  - name: a\n    url: http://h/\n",
+                                   "mem.yaml", ".");
+  REQUIRE(c.global.metric_namespace == "muster");
+  REQUIRE(c.global.poll_interval == 15s);
+  REQUIRE(c.global.poll_timeout == 5s);
+  REQUIRE(c.global.up_states == std::vector<std::string>{"running", "connected"});
+  REQUIRE(c.global.transition_after == 1);
+  REQUIRE(c.global.max_body_bytes == 1024 * 1024);
+  REQUIRE(c.global.max_states_per_service == 16);
+  REQUIRE(c.services[0].state_pointer == "/state");
+  REQUIRE_FALSE(c.services[0].follow_redirects);
+}
+
+TEST_CASE("an empty config is valid", "[config]") {
+  sse::Config c = sse::LoadConfigFile(DataDir() + "/valid-empty.yaml");
+  REQUIRE(c.services.empty());
+}
+
+TEST_CASE("the bundled configs are valid", "[config]") {
+  for (const char* name : {"example.yaml"}) {
+    CAPTURE(name);
+    REQUIRE_NOTHROW(sse::LoadConfigFile(std::string(SSE_TEST_DATA_DIR) + "/../../config/" + name));
+  }
+}
+
+TEST_CASE("a missing file is a ConfigError naming the file", "[config]") {
+  REQUIRE_THROWS_WITH(sse::LoadConfigFile("/nonexistent/x.yaml"),
+                      Catch::Contains("/nonexistent/x.yaml"));
+}
+
+TEST_CASE("secret values never appear in config error messages", "[config]") {
+  // A password given inline is rejected without echoing it.
+  try {
+    sse::ParseConfig(
+        "services:\n  - name: a\n    url: http://h/\n    basic_auth: {username: u, password: topsecret}\n",
+        "mem.yaml", ".");
+    FAIL("accepted");
+  } catch (const sse::ConfigError& e) {
+    REQUIRE(std::string(e.what()).find("topsecret") == std::string::npos);
+  }
+}
+
+TEST_CASE("SamePolling ignores only the line", "[config]") {
+  sse::Config a = sse::ParseConfig("services:\n  - name: a\n    url: http://h/\n", "m", ".");
+  sse::Config b = sse::ParseConfig("\n\nservices:\n  - name: a\n    url: http://h/\n", "m", ".");
+  REQUIRE(a.services[0].SamePolling(b.services[0]));
+  sse::Config c = sse::ParseConfig("services:\n  - name: a\n    url: http://h/x\n", "m", ".");
+  REQUIRE_FALSE(a.services[0].SamePolling(c.services[0]));
+}

@@ -1,0 +1,44 @@
+#include "sse/flags.h"
+
+#include <catch2/catch.hpp>
+
+TEST_CASE("flags parse in both forms", "[flags]") {
+  auto f = sse::ParseFlags({"--config.file=/etc/x.yaml", "--web.listen-address", "127.0.0.1:9999",
+                            "--web.enable-lifecycle", "--log.level=debug", "--log.format", "json"});
+  REQUIRE(f.config_file == "/etc/x.yaml");
+  REQUIRE(f.listen_address == "127.0.0.1:9999");
+  REQUIRE(f.enable_lifecycle);
+  REQUIRE(f.log_level == sse::LogLevel::kDebug);
+  REQUIRE(f.log_format == sse::LogFormat::kJson);
+  REQUIRE(f.telemetry_path == "/metrics");
+}
+
+TEST_CASE("defaults follow PRODUCT.md", "[flags]") {
+  auto f = sse::ParseFlags({});
+  REQUIRE(f.listen_address == ":9810");
+  REQUIRE(f.telemetry_path == "/metrics");
+  REQUIRE_FALSE(f.enable_lifecycle);
+}
+
+TEST_CASE("boolean flags accept values and negation", "[flags]") {
+  REQUIRE_FALSE(sse::ParseFlags({"--web.enable-lifecycle=false"}).enable_lifecycle);
+  REQUIRE_FALSE(sse::ParseFlags({"--web.enable-lifecycle", "--no-web.enable-lifecycle"}).enable_lifecycle);
+  REQUIRE(sse::ParseFlags({"--config.check"}).config_check);
+}
+
+TEST_CASE("bad flags name the flag", "[flags]") {
+  REQUIRE_THROWS_WITH(sse::ParseFlags({"--config.fil=x"}), Catch::Contains("--config.fil"));
+  REQUIRE_THROWS_WITH(sse::ParseFlags({"--log.level=loud"}), Catch::Contains("--log.level"));
+  REQUIRE_THROWS_WITH(sse::ParseFlags({"--config.file"}), Catch::Contains("needs a value"));
+  REQUIRE_THROWS_WITH(sse::ParseFlags({"--web.telemetry-path=metrics"}), Catch::Contains("must start with /"));
+  REQUIRE_THROWS_WITH(sse::ParseFlags({"stray"}), Catch::Contains("stray"));
+}
+
+TEST_CASE("help lists every flag", "[flags]") {
+  std::string help = sse::HelpText();
+  for (const char* flag : {"--config.file", "--config.check", "--web.listen-address",
+                           "--web.telemetry-path", "--web.enable-lifecycle",
+                           "--storage.state-file", "--log.level", "--log.format", "--version"}) {
+    REQUIRE(help.find(flag) != std::string::npos);
+  }
+}

@@ -1,0 +1,207 @@
+#include "sse/http_client.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <catch2/catch.hpp>
+
+#include "support/fake_service.h"
+#include "support/test_util.h"
+
+using namespace std::chrono_literals;
+using sse::test::FakeRequest;
+using sse::test::FakeResponse;
+using sse::test::FakeService;
+
+namespace {
+
+// Runs one Get() to completion on a private io_context.
+struct ClientRig {
+  boost::asio::io_context io;
+  sse::HttpClient client;
+  ClientRig(const std::string& url, sse::HttpClientOptions options = {})
+      : client(io.get_executor(), sse::ParseUrl(url), std::move(options)) {}
+  sse::HttpResult Get() {
+    sse::HttpResult result;
+    boost::asio::co_spawn(io, client.Get(), [&](std::exception_ptr e, sse::HttpResult r) {
+      REQUIRE_FALSE(e);
+      result = std::move(r);
+    });
+    io.restart();
+    io.run();
+    return result;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("keep-alive: many polls share one connection", "[http_client]") {
+  FakeService fake;
+  fake.SetState("running");
+  ClientRig rig(fake.Url("/status"));
+  for (int i = 0; i < 5; ++i) {
+    auto r = rig.Get();
+    REQUIRE(r.outcome == sse::Outcome::kOk);
+    REQUIRE(r.status == 200);
+    REQUIRE(r.body == R"({"state":"running"})");
+  }
+  REQUIRE(fake.requests() == 5);
+  REQUIRE(fake.connections() == 1);
+  REQUIRE(rig.client.connections_opened() == 1);
+  REQUIRE(fake.last_request().target == "/status");
+  REQUIRE(fake.last_request().headers.at("host") == "127.0.0.1:" + std::to_string(fake.port()));
+}
+
+TEST_CASE("a server that closes after each response gets a new connection", "[http_client]") {
+  FakeService fake;
+  fake.SetHandler([](const FakeRequest&) {
+    FakeResponse r;
+    r.body = "{}";
+    r.keep_alive = false;
+    return r;
+  });
+  ClientRig rig(fake.Url());
+  for (int i = 0; i < 3; ++i) REQUIRE(rig.Get().outcome == sse::Outcome::kOk);
+  REQUIRE(fake.connections() == 3);
+}
+
+TEST_CASE("the timeout covers a server that never answers", "[http_client]") {
+  FakeService fake;
+  fake.SetHandler([](const FakeRequest&) {
+    FakeResponse r;
+    r.delay = 3s;
+    return r;
+  });
+  sse::HttpClientOptions options;
+  options.timeout = 200ms;
+  ClientRig rig(fake.Url(), options);
+  auto start = std::chrono::steady_clock::now();
+  auto r = rig.Get();
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  REQUIRE(r.outcome == sse::Outcome::kTimeout);
+  REQUIRE(elapsed < 1s);
+}
+
+TEST_CASE("a refused connection is connect_error", "[http_client]") {
+  ClientRig rig("http://127.0.0.1:" + std::to_string(sse::test::FreePort()) + "/");
+  auto r = rig.Get();
+  REQUIRE(r.outcome == sse::Outcome::kConnectError);
+  REQUIRE(r.error.find("connect") != std::string::npos);
+}
+
+TEST_CASE("the body read stops at max_body_bytes", "[http_client]") {
+  FakeService fake;
+  fake.SetResponse(200, std::string(4 * 1024 * 1024, 'x'));
+  sse::HttpClientOptions options;
+  options.max_body_bytes = 1024;
+  ClientRig rig(fake.Url(), options);
+  auto r = rig.Get();
+  REQUIRE(r.outcome == sse::Outcome::kTooLarge);
+  REQUIRE(r.body.empty());
+  // A body just under the limit passes.
+  fake.SetResponse(200, std::string(1024, 'y'));
+  REQUIRE(rig.Get().outcome == sse::Outcome::kOk);
+}
+
+TEST_CASE("a chunked body over the limit is too_large", "[http_client]") {
+  FakeService fake;
+  std::string raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 100; ++i) raw += "400\r\n" + std::string(1024, 'z') + "\r\n";
+  raw += "0\r\n\r\n";
+  fake.SetHandler([raw](const FakeRequest&) {
+    FakeResponse r;
+    r.raw = raw;
+    return r;
+  });
+  sse::HttpClientOptions options;
+  options.max_body_bytes = 10 * 1024;
+  ClientRig rig(fake.Url(), options);
+  REQUIRE(rig.Get().outcome == sse::Outcome::kTooLarge);
+}
+
+TEST_CASE("malformed responses are http_error", "[http_client]") {
+  FakeService fake;
+  auto raw = GENERATE(std::string("garbage\r\n\r\n"),
+                      std::string("HTTP/1.1 200 OK\r\nX-Big: ") + std::string(200 * 1024, 'h') +
+                          "\r\n\r\n",
+                      std::string("HTTP/1.1 2000 OK\r\n\r\n"));
+  fake.SetHandler([raw](const FakeRequest&) {
+    FakeResponse r;
+    r.raw = raw;
+    return r;
+  });
+  ClientRig rig(fake.Url());
+  auto r = rig.Get();
+  CAPTURE(r.error);
+  REQUIRE(r.outcome == sse::Outcome::kHttpError);
+}
+
+TEST_CASE("redirects are not followed unless configured", "[http_client]") {
+  FakeService fake;
+  fake.SetHandler([](const FakeRequest& req) {
+    FakeResponse r;
+    if (req.target == "/old") {
+      r.status = 302;
+      r.headers["Location"] = "/new";
+    } else {
+      r.body = R"({"state":"running"})";
+    }
+    return r;
+  });
+  {
+    ClientRig rig(fake.Url("/old"));
+    auto r = rig.Get();
+    REQUIRE(r.outcome == sse::Outcome::kOk);
+    REQUIRE(r.status == 302);
+  }
+  sse::HttpClientOptions options;
+  options.follow_redirects = true;
+  ClientRig rig(fake.Url("/old"), options);
+  auto r = rig.Get();
+  REQUIRE(r.status == 200);
+  REQUIRE(fake.last_request().target == "/new");
+}
+
+TEST_CASE("a redirect loop stops with http_error", "[http_client]") {
+  FakeService fake;
+  fake.SetHandler([](const FakeRequest& req) {
+    FakeResponse r;
+    r.status = 301;
+    r.headers["Location"] = req.target == "/a" ? "/b" : "/a";
+    return r;
+  });
+  sse::HttpClientOptions options;
+  options.follow_redirects = true;
+  ClientRig rig(fake.Url("/a"), options);
+  auto r = rig.Get();
+  REQUIRE(r.outcome == sse::Outcome::kHttpError);
+  REQUIRE(r.error.find("redirects") != std::string::npos);
+  REQUIRE(fake.requests() == 11);
+}
+
+TEST_CASE("auth and custom headers are sent", "[http_client]") {
+  sse::test::TempDir dir;
+  dir.Write("token", "tok-123\n");
+  dir.Write("password", "pw\n");
+  auto config = sse::ParseConfig(
+      "services:\n"
+      "  - name: a\n    url: http://127.0.0.1:1/\n    bearer_token_file: token\n"
+      "    headers: {X-Probe: yes}\n"
+      "  - name: b\n    url: http://127.0.0.1:1/\n"
+      "    basic_auth: {username: probe, password_file: password}\n",
+      "mem.yaml", dir.path());
+  FakeService fake;
+  {
+    ClientRig rig(fake.Url(), sse::ClientOptionsFor(config.services[0]));
+    REQUIRE(rig.Get().outcome == sse::Outcome::kOk);
+    auto req = fake.last_request();
+    REQUIRE(req.headers.at("authorization") == "Bearer tok-123");
+    REQUIRE(req.headers.at("x-probe") == "yes");
+    REQUIRE(req.headers.at("user-agent").rfind("service_state_exporter/", 0) == 0);
+  }
+  {
+    ClientRig rig(fake.Url(), sse::ClientOptionsFor(config.services[1]));
+    REQUIRE(rig.Get().outcome == sse::Outcome::kOk);
+    // base64("probe:pw")
+    REQUIRE(fake.last_request().headers.at("authorization") == "Basic cHJvYmU6cHc=");
+  }
+}
