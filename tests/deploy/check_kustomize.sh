@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# deploy.kustomize: renders every kustomization under deploy/ with
+# `kubectl kustomize` and checks the result:
+#  - rendering succeeds without warnings;
+#  - every object is valid against its API schema, unknown fields included
+#    (lib/validate-k8s.mjs: npm kubernetes-models and
+#    @kubernetes-models/prometheus-operator, ajv + TypeScript);
+#  - the parts fit together and follow issue 5 (lib/check-rendered.mjs:
+#    non-root, read-only root filesystem, no privilege escalation, requests
+#    and limits, probes on /-/healthy and /-/ready, Service port `metrics`,
+#    ServiceMonitor -> Service -> pods, the config accepted by the exporter's
+#    own --config.check, PrometheusRule == deploy/prometheus/rules.yml,
+#    dashboard ConfigMap == deploy/grafana JSON with grafana_dashboard: "1");
+#  - every kustomization has an entry in kustomize-expectations.json and
+#    every component is used by at least one rendered kustomization.
+# Needs kubectl with kustomize >= 4 (components), node, npm and the built
+# exporter (build/service_state_exporter or $SSE_BINARY).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$REPO_ROOT"
+
+require kubectl "kubectl 1.32 from the machine image (Debian's kubernetes-client 1.20 is too old)"
+kustomize_version="$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\{0,1\}\([0-9]*\).*/\1/p')"
+[[ -n "$kustomize_version" && "$kustomize_version" -ge 4 ]] ||
+  fail "kubectl $(kubectl version --client 2>/dev/null | head -1) has no kustomize >= 4, which components need; use kubectl >= 1.21 (the machine image has 1.32)"
+ensure_node_modules
+binary="$(exporter_binary)"
+make_tmp
+
+mapfile -t kfiles < <(find deploy -name kustomization.yaml -o -name kustomization.yml -o -name Kustomization | sort)
+[[ ${#kfiles[@]} -gt 0 ]] || fail "no kustomization under deploy/"
+
+renders=()
+components=()
+for kf in "${kfiles[@]}"; do
+  dir="$(dirname "$kf")"
+  if grep -q '^kind: *Component' "$kf"; then
+    components+=("$dir")
+    continue
+  fi
+  out="$TMP/render-${#renders[@]}.yaml"
+  if ! kubectl kustomize "$dir" >"$out" 2>"$TMP/stderr"; then
+    cat "$TMP/stderr" >&2
+    fail "kubectl kustomize $dir failed"
+  fi
+  if [[ -s "$TMP/stderr" ]]; then
+    cat "$TMP/stderr" >&2
+    fail "kubectl kustomize $dir printed warnings"
+  fi
+  echo "rendered $dir ($(grep -c '^kind:' "$out") objects)"
+  renders+=("$dir=$out")
+done
+
+# Every component is reached from some rendered kustomization (directly or
+# through another component).
+for comp in "${components[@]}"; do
+  used=no
+  for kf in "${kfiles[@]}"; do
+    dir="$(dirname "$kf")"
+    while read -r ref; do
+      [[ -n "$ref" ]] || continue
+      if [[ "$(realpath -m "$dir/$ref")" == "$(realpath -m "$comp")" ]]; then used=yes; fi
+    done < <(sed -n '/^components:/,/^[^ -]/s/^ *- *\([^ #]*\).*/\1/p' "$kf")
+  done
+  [[ $used == yes ]] || fail "component $comp is not used by any kustomization, so nothing renders (or checks) it"
+done
+
+# Expectations cover exactly the rendered kustomizations.
+node -e '
+  const e = Object.keys(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")));
+  const r = process.argv.slice(2).map((x) => x.split("=")[0]);
+  const stale = e.filter((k) => !r.includes(k));
+  if (stale.length) { console.error("FAIL: kustomize-expectations.json names missing kustomizations: " + stale.join(", ")); process.exit(1); }
+' "$DEPLOY_TESTS/kustomize-expectations.json" "${renders[@]}"
+
+node "$DEPLOY_TESTS/lib/validate-k8s.mjs" "${renders[@]#*=}"
+node "$DEPLOY_TESTS/lib/check-rendered.mjs" --expect "$DEPLOY_TESTS/kustomize-expectations.json" \
+  --binary "$binary" --tmp "$TMP" "${renders[@]}"
+echo "deploy.kustomize: OK (${#renders[@]} kustomizations, ${#components[@]} components)"

@@ -1,0 +1,248 @@
+// Checks what the schemas cannot: that a rendered kustomization deploys the
+// exporter the way PRODUCT.md section 5 and issue 5 ask, and that its parts
+// fit together.
+//
+// usage: node check-rendered.mjs --expect EXPECT.json --binary EXPORTER
+//          --tmp DIR DIR_NAME=RENDERED.yaml...
+//
+// For every rendered kustomization (DIR_NAME is its directory, the key into
+// EXPECT.json):
+// - every exporter container (image ...service_state_exporter...): non-root,
+//   read-only root filesystem, no privilege escalation, all capabilities
+//   dropped, CPU and memory requests and limits, liveness probe on /-/healthy
+//   and readiness probe on /-/ready at the `metrics` port, the listen address
+//   matching that port, a writable volume for --storage.state-file;
+// - its --config.file comes from a ConfigMap in the same render, and the
+//   exporter binary itself accepts that config (--config.check);
+// - a Service selects the pods and has a port named `metrics`; a
+//   ServiceMonitor selects the Service, scrapes port `metrics` on the
+//   telemetry path, and sets the job label the alert rules select on;
+// - the PrometheusRule, where present, carries exactly
+//   deploy/prometheus/rules.yml; the dashboard ConfigMap, where present, has
+//   label grafana_dashboard: "1" and exactly deploy/grafana's JSON file;
+// - the expectations of EXPECT.json: namespace, replicas, which of rule,
+//   dashboard, tenant label and sidecar the render has.
+
+import { readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { isDeepStrictEqual } from "node:util";
+import { parse, parseAllDocuments } from "yaml";
+
+const args = process.argv.slice(2);
+let expectFile, binary, tmp;
+const renders = [];
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === "--expect") expectFile = args[++i];
+  else if (args[i] === "--binary") binary = args[++i];
+  else if (args[i] === "--tmp") tmp = args[++i];
+  else {
+    const eq = args[i].indexOf("=");
+    renders.push([args[i].slice(0, eq), args[i].slice(eq + 1)]);
+  }
+}
+if (!expectFile || !binary || !tmp || renders.length === 0) {
+  console.error("usage: node check-rendered.mjs --expect EXPECT.json --binary EXPORTER --tmp DIR DIR=RENDERED.yaml...");
+  process.exit(2);
+}
+
+const repo = process.cwd();
+const expectations = JSON.parse(readFileSync(expectFile, "utf8"));
+const rulesText = readFileSync(path.join(repo, "deploy/prometheus/rules.yml"), "utf8");
+const rules = parse(rulesText);
+const dashboardName = "service-state-exporter.json";
+const dashboardText = readFileSync(path.join(repo, "deploy/grafana", dashboardName), "utf8");
+const TENANT_LABEL = "observability.giantswarm.io/tenant";
+
+// The job label the exporter alerts select on, e.g. up{job="service-state-exporter"}.
+const jobMatch = rulesText.match(/\bup\{job="([^"]+)"\}/);
+if (!jobMatch) {
+  console.error("FAIL deploy/prometheus/rules.yml: no up{job=\"...\"} selector to take the exporter's job label from");
+  process.exit(1);
+}
+const exporterJob = jobMatch[1];
+
+const problems = [];
+let checkedConfigs = 0;
+
+const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet", "DaemonSet"]);
+const isExporterImage = (image) => /service_state_exporter/.test(image ?? "");
+const flagValue = (argv, flag) => {
+  const a = (argv ?? []).find((x) => x.startsWith(`${flag}=`));
+  return a === undefined ? undefined : a.slice(flag.length + 1);
+};
+const subset = (small, big) =>
+  Object.entries(small ?? {}).every(([k, v]) => (big ?? {})[k] === v);
+
+for (const [dir, file] of renders) {
+  const expect = expectations[dir];
+  const fail = (msg) => problems.push(`${dir}: ${msg}`);
+  if (!expect) {
+    fail(`no entry in ${expectFile}: add one for this kustomization`);
+    continue;
+  }
+  const objs = parseAllDocuments(readFileSync(file, "utf8")).map((d) => d.toJS()).filter(Boolean);
+  const ns = (o) => o.metadata?.namespace ?? "";
+  const byKind = (kind) => objs.filter((o) => o.kind === kind);
+
+  if (expect.namespace !== undefined) {
+    for (const o of objs) {
+      if (ns(o) !== expect.namespace) {
+        fail(`${o.kind}/${o.metadata?.name} is in namespace "${ns(o)}", expected "${expect.namespace}"`);
+      }
+    }
+  }
+
+  // Exporter containers.
+  const workloads = objs.filter((o) => WORKLOAD_KINDS.has(o.kind));
+  let exporters = 0;
+  let sidecars = 0;
+  for (const w of workloads) {
+    const pod = w.spec?.template?.spec ?? {};
+    const containers = pod.containers ?? [];
+    const idx = containers.findIndex((c) => isExporterImage(c.image));
+    if (idx < 0) continue;
+    exporters++;
+    const c = containers[idx];
+    const where = `${w.kind}/${w.metadata.name} container ${c.name}`;
+    if (containers.length > 1) {
+      sidecars++;
+      if (idx === 0) fail(`${where}: a sidecar must come after the service's own container (kubectl logs/exec default to the first)`);
+    }
+    if (expect.replicas !== undefined && w.spec?.replicas !== expect.replicas) {
+      fail(`${w.kind}/${w.metadata.name}: replicas ${w.spec?.replicas}, expected ${expect.replicas}`);
+    }
+
+    const sc = c.securityContext ?? {};
+    const psc = pod.securityContext ?? {};
+    if (sc.allowPrivilegeEscalation !== false) fail(`${where}: securityContext.allowPrivilegeEscalation must be false`);
+    if (sc.readOnlyRootFilesystem !== true) fail(`${where}: securityContext.readOnlyRootFilesystem must be true`);
+    if (!(sc.capabilities?.drop ?? []).includes("ALL")) fail(`${where}: securityContext.capabilities.drop must include ALL`);
+    if ((sc.runAsNonRoot ?? psc.runAsNonRoot) !== true) fail(`${where}: runAsNonRoot must be true (container or pod)`);
+    const uid = sc.runAsUser ?? psc.runAsUser;
+    if (uid === 0) fail(`${where}: runAsUser is 0 (root)`);
+    if (sc.privileged === true) fail(`${where}: privileged`);
+    for (const kind of ["requests", "limits"]) {
+      for (const res of ["cpu", "memory"]) {
+        if (c.resources?.[kind]?.[res] === undefined) fail(`${where}: resources.${kind}.${res} is not set`);
+      }
+    }
+
+    const listen = flagValue(c.args, "--web.listen-address") ?? ":9810";
+    const listenPort = Number(listen.slice(listen.lastIndexOf(":") + 1));
+    const telemetryPath = flagValue(c.args, "--web.telemetry-path") ?? "/metrics";
+    const metricsPort = (c.ports ?? []).find((p) => p.name === "metrics");
+    if (!metricsPort) fail(`${where}: no container port named "metrics"`);
+    else if (metricsPort.containerPort !== listenPort) {
+      fail(`${where}: port "metrics" is ${metricsPort.containerPort} but --web.listen-address is ${listen}`);
+    }
+    for (const [probe, wantPath] of [["livenessProbe", "/-/healthy"], ["readinessProbe", "/-/ready"]]) {
+      const get = c[probe]?.httpGet;
+      if (!get) fail(`${where}: no ${probe} with httpGet`);
+      else {
+        if (get.path !== wantPath) fail(`${where}: ${probe} path is ${get.path}, expected ${wantPath}`);
+        if (get.port !== "metrics" && get.port !== listenPort) fail(`${where}: ${probe} port ${get.port} is not the metrics port`);
+      }
+    }
+
+    const volumes = new Map((pod.volumes ?? []).map((v) => [v.name, v]));
+    const mountFor = (file) =>
+      (c.volumeMounts ?? []).find((m) => path.posix.dirname(file) === m.mountPath.replace(/\/$/, ""));
+
+    const configFile = flagValue(c.args, "--config.file");
+    if (!configFile) fail(`${where}: no --config.file argument`);
+    else {
+      const m = mountFor(configFile);
+      const v = m && volumes.get(m.name);
+      if (!v?.configMap) fail(`${where}: ${configFile} is not mounted from a ConfigMap volume`);
+      else {
+        if (m.readOnly !== true) fail(`${where}: config mount ${m.mountPath} should be readOnly`);
+        const key = path.posix.basename(configFile);
+        const cm = byKind("ConfigMap").find((x) => x.metadata.name === v.configMap.name && ns(x) === ns(w));
+        if (!cm) fail(`${where}: ConfigMap ${v.configMap.name} (its config) is not in the render`);
+        else if (typeof cm.data?.[key] !== "string") fail(`${where}: ConfigMap ${cm.metadata.name} has no key ${key}`);
+        else {
+          const cfg = path.join(tmp, `${dir.replace(/[^A-Za-z0-9]+/g, "_")}__${cm.metadata.name}.yaml`);
+          writeFileSync(cfg, cm.data[key]);
+          const r = spawnSync(binary, ["--config.check", `--config.file=${cfg}`], { encoding: "utf8" });
+          checkedConfigs++;
+          if (r.status !== 0) {
+            fail(`${where}: ${binary} --config.check rejects ConfigMap ${cm.metadata.name}/${key} ` +
+              `(exit ${r.status ?? r.signal}):\n    ${(r.stdout + r.stderr).trim().replaceAll("\n", "\n    ")}`);
+          }
+        }
+      }
+    }
+    const stateFile = flagValue(c.args, "--storage.state-file");
+    if (stateFile !== undefined) {
+      const m = mountFor(stateFile);
+      const v = m && volumes.get(m.name);
+      if (!v || m.readOnly || !(v.emptyDir || v.persistentVolumeClaim || v.ephemeral)) {
+        fail(`${where}: --storage.state-file ${stateFile} needs a writable volume (the root filesystem is read-only)`);
+      }
+    }
+
+    // Service -> pods, ServiceMonitor -> Service.
+    const podLabels = w.spec?.template?.metadata?.labels ?? {};
+    const services = byKind("Service").filter(
+      (s) => ns(s) === ns(w) && s.spec?.selector && Object.keys(s.spec.selector).length > 0 && subset(s.spec.selector, podLabels));
+    const withPort = services.filter((s) => (s.spec.ports ?? []).some(
+      (p) => p.name === "metrics" && (p.targetPort === "metrics" || p.targetPort === listenPort)));
+    if (withPort.length === 0) {
+      fail(`${where}: no Service selects these pods with a port named "metrics" targeting the exporter`);
+      continue;
+    }
+    const monitors = byKind("ServiceMonitor").filter((sm) => ns(sm) === ns(w) &&
+      withPort.some((s) => subset(sm.spec?.selector?.matchLabels, s.metadata?.labels)) &&
+      !sm.spec?.selector?.matchExpressions);
+    const endpoint = monitors.flatMap((sm) => sm.spec.endpoints ?? []).find((e) => e.port === "metrics");
+    if (!endpoint) fail(`${where}: no ServiceMonitor selects its Service with an endpoint on port "metrics"`);
+    else {
+      if ((endpoint.path ?? "/metrics") !== telemetryPath) fail(`${where}: ServiceMonitor path ${endpoint.path} is not ${telemetryPath}`);
+      const setsJob = (endpoint.relabelings ?? []).some(
+        (r) => r.targetLabel === "job" && r.replacement === exporterJob && (r.action ?? "replace") === "replace");
+      if (!setsJob) {
+        fail(`${where}: its ServiceMonitor endpoint does not set job="${exporterJob}", which the alert rules select on`);
+      }
+    }
+  }
+  if (exporters === 0) fail("no exporter container (image ...service_state_exporter...) in the render");
+  if (expect.sidecar !== (sidecars > 0)) {
+    fail(expect.sidecar ? "expected the exporter as a sidecar, found none" : "found the exporter as a sidecar, expected none");
+  }
+
+  // PrometheusRule.
+  const prs = byKind("PrometheusRule");
+  if (expect.prometheusRule !== (prs.length > 0)) {
+    fail(expect.prometheusRule ? "expected a PrometheusRule, found none" : `found ${prs.length} PrometheusRule(s), expected none`);
+  }
+  for (const pr of prs) {
+    if (!isDeepStrictEqual(pr.spec, rules)) {
+      fail(`PrometheusRule/${pr.metadata.name}: spec differs from deploy/prometheus/rules.yml ` +
+        "(run deploy/prometheus/generate-prometheusrule.sh)");
+    }
+    const tenant = pr.metadata?.labels?.[TENANT_LABEL];
+    if (expect.tenantLabel && !tenant) fail(`PrometheusRule/${pr.metadata.name}: no ${TENANT_LABEL} label`);
+    if (!expect.tenantLabel && tenant !== undefined) fail(`PrometheusRule/${pr.metadata.name}: unexpected ${TENANT_LABEL} label`);
+  }
+
+  // Dashboard ConfigMap.
+  const dashboards = byKind("ConfigMap").filter((cm) => cm.metadata?.labels?.grafana_dashboard !== undefined ||
+    Object.keys(cm.data ?? {}).some((k) => k.endsWith(".json")));
+  if (expect.dashboard !== (dashboards.length > 0)) {
+    fail(expect.dashboard ? "expected the dashboard ConfigMap, found none" : "found a dashboard ConfigMap, expected none");
+  }
+  for (const cm of dashboards) {
+    const where = `ConfigMap/${cm.metadata.name}`;
+    if (cm.metadata?.labels?.grafana_dashboard !== "1") fail(`${where}: label grafana_dashboard must be "1"`);
+    const keys = Object.keys(cm.data ?? {});
+    if (keys.length !== 1 || keys[0] !== dashboardName) fail(`${where}: data keys ${JSON.stringify(keys)}, expected ["${dashboardName}"]`);
+    else if (cm.data[dashboardName] !== dashboardText) fail(`${where}: data differs from deploy/grafana/${dashboardName}`);
+  }
+}
+
+if (problems.length > 0) {
+  for (const p of problems) console.error(`FAIL ${p}`);
+  process.exit(1);
+}
+console.log(`policy: ${renders.length} render(s) fit together; ${checkedConfigs} exporter config(s) accepted by --config.check`);
