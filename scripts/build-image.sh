@@ -124,7 +124,7 @@ security="${security:-http://deb.debian.org/debian-security}"
 base=docker.io/library/debian:bookworm-slim
 if [[ -n "${SSE_IMAGE_BASE_TAR:-}" && -s "$SSE_IMAGE_BASE_TAR" ]]; then
   say "importing the base image from $SSE_IMAGE_BASE_TAR"
-  podman import "$SSE_IMAGE_BASE_TAR" "$base" >/dev/null
+  podman import -q "$SSE_IMAGE_BASE_TAR" "$base" >/dev/null
 else
   say "debootstrap bookworm (minbase) from $mirror"
   rootfs="$work/rootfs"
@@ -136,12 +136,21 @@ deb $mirror bookworm main
 deb $mirror bookworm-updates main
 deb $security bookworm-security main
 EOF
-  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  # Slim, as Debian's official -slim images are: no documentation (but the
+  # copyright files), man pages or translations, now or from later installs.
+  printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' \
+    'path-exclude /usr/share/man/*' 'path-exclude /usr/share/info/*' \
+    'path-exclude /usr/share/locale/*' 'path-exclude /usr/share/lintian/*' \
+    >"$rootfs/etc/dpkg/dpkg.cfg.d/slim"
+  find "$rootfs/usr/share/doc" -mindepth 1 -not -type d -not -name copyright -delete
+  find "$rootfs/usr/share/doc" -mindepth 1 -type d -empty -delete
+  rm -rf "$rootfs"/usr/share/{man,info,locale,lintian}/*
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/lib/apt/lists/*
   if [[ -n "${SSE_IMAGE_BASE_TAR:-}" ]]; then
     tar -C "$rootfs" -c . >"$SSE_IMAGE_BASE_TAR"
-    podman import "$SSE_IMAGE_BASE_TAR" "$base" >/dev/null
+    podman import -q "$SSE_IMAGE_BASE_TAR" "$base" >/dev/null
   else
-    tar -C "$rootfs" -c . | podman import - "$base" >/dev/null
+    tar -C "$rootfs" -c . | podman import -q - "$base" >/dev/null
   fi
   rm -rf "$rootfs"
 fi
