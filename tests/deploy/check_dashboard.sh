@@ -13,7 +13,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$DEPLOY_TESTS/lib/served-metrics.sh"
 cd "$REPO_ROOT"
 
-require promtool prometheus
+require promtool "install the Debian package prometheus"
 ensure_node_modules
 binary="$(exporter_binary)"
 make_tmp

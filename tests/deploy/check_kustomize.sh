@@ -19,7 +19,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$REPO_ROOT"
 
-require kubectl "kubectl 1.32 from the machine image (Debian's kubernetes-client 1.20 is too old)"
+require kubectl "use the machine image's kubectl 1.32 (Debian's kubernetes-client 1.20 has no kustomize components)"
 kustomize_version="$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\{0,1\}\([0-9]*\).*/\1/p')"
 [[ -n "$kustomize_version" && "$kustomize_version" -ge 4 ]] ||
   fail "kubectl $(kubectl version --client 2>/dev/null | head -1) has no kustomize >= 4, which components need; use kubectl >= 1.21 (the machine image has 1.32)"

@@ -15,7 +15,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$REPO_ROOT"
 
-require promtool prometheus
+require promtool "install the Debian package prometheus"
 ensure_node_modules
 
 rules=deploy/prometheus/rules.yml

@@ -10,8 +10,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$REPO_ROOT"
 
-require promtool prometheus
-require node nodejs
+require promtool "install the Debian package prometheus"
+require node "install the Debian package nodejs"
 make_tmp
 
 # Five fields per mutation: alert, test file, what the test must notice,

@@ -10,17 +10,17 @@ fail() {
   exit 1
 }
 
-# require TOOL PACKAGE: fails unless TOOL is on PATH.
+# require TOOL HOW: fails unless TOOL is on PATH; HOW says how to get it.
 require() {
   command -v "$1" >/dev/null 2>&1 ||
-    fail "required tool '$1' not found: install the Debian package '$2' (see tests/deploy/README.md)"
+    fail "required tool '$1' not found: $2 (see tests/deploy/README.md)"
 }
 
 # Installs tests/deploy/node_modules from package-lock.json when missing or
 # stale (tests/deploy/setup.sh), so every check can use the npm packages.
 ensure_node_modules() {
-  require node nodejs
-  require npm npm
+  require node "install the Debian package nodejs"
+  require npm "install the Debian package npm"
   bash "$DEPLOY_TESTS/setup.sh" >&2 || fail "tests/deploy/setup.sh could not install the npm packages"
 }
 

@@ -8,7 +8,7 @@
 # started.
 check_served_metrics() {
   local binary="$1" known="$2" dir="$3"
-  require curl curl
+  require curl "install the Debian package curl"
   local port pid="" i
   for _ in 1 2 3 4 5; do
     port=$((20000 + RANDOM % 20000))
