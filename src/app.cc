@@ -1,15 +1,27 @@
 #include "sse/app.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <fstream>
 #include <map>
+#include <set>
 
 #include "sse/config.h"
+#include "sse/discovery.h"
 #include "sse/handlers.h"
+#include "sse/http_client.h"
+#include "sse/list_source.h"
 #include "sse/log.h"
+#include "sse/mcp.h"
 #include "sse/metrics.h"
 #include "sse/poller.h"
+#include "sse/state_store.h"
 #include "sse/tracker.h"
 #include "sse/version.h"
 #include "sse/web.h"
@@ -29,13 +41,53 @@ TrackerOptions OptionsFor(const ServiceConfig& s) {
   return TrackerOptions{s.up_states, s.transition_after, s.max_states};
 }
 
+bool IsTransportFailure(Outcome o) {
+  return o == Outcome::kTimeout || o == Outcome::kConnectError || o == Outcome::kTlsError;
+}
+
+// The StatefulSet ordinal at the end of the hostname ("sse-2" -> 2).
+int HostnameOrdinal() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) return -1;
+  std::string name(host);
+  std::size_t dash = name.rfind('-');
+  if (dash == std::string::npos || dash + 1 >= name.size()) return -1;
+  try {
+    std::size_t used = 0;
+    int ordinal = std::stoi(name.substr(dash + 1), &used);
+    return used == name.size() - dash - 1 ? ordinal : -1;
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
 }  // namespace
 
 struct App::Impl {
-  // Series of one service that the exporter (not the tracker) owns.
+  // Series of one poll target that the exporter (not the tracker) owns.
   struct PollSeries {
     std::map<Outcome, prometheus::Counter*> polls;
     prometheus::Gauge* last_poll = nullptr;
+  };
+  // A service list being polled, and the services it currently reports.
+  struct ListEntry {
+    std::size_t index = 0;  // position in the config: lower wins a name
+    ListConfig config;
+    std::shared_ptr<Poller> poller;
+    std::shared_ptr<McpSession> mcp;
+    std::map<std::string, int> members;  // name -> polls absent in a row
+    bool polled = false;
+  };
+  // A file_sd or http_sd block and its last good targets.
+  struct SdEntry {
+    std::string id;  // "file_sd[0]", "http_sd[1]"
+    std::optional<FileSdConfig> file;
+    std::optional<HttpSdConfig> http;
+    std::map<std::string, std::pair<std::int64_t, std::vector<ServiceConfig>>> per_file;
+    std::vector<ServiceConfig> targets;
+    std::shared_ptr<net::steady_timer> timer;
+    std::shared_ptr<HttpClient> client;
+    bool stopped = false;
   };
 
   Flags flags;
@@ -45,113 +97,553 @@ struct App::Impl {
   std::unique_ptr<Metrics> metrics;
   std::unique_ptr<Tracker> tracker;
   std::unique_ptr<WebServer> web;
-  std::map<std::string, std::shared_ptr<Poller>> pollers;
-  std::map<std::string, PollStatus> status;
-  std::map<std::string, PollSeries> series;
+  std::map<std::string, std::shared_ptr<Poller>> pollers;  // services
+  std::map<std::string, ListEntry> lists;
+  std::vector<std::shared_ptr<SdEntry>> sds;
+  std::map<std::string, PollStatus> status;  // services and lists
+  std::map<std::string, PollSeries> series;  // by poll target name
+  std::set<std::string> conflicts_warned;
+  PersistedState persisted;
+  bool state_dirty = false;
+  bool save_scheduled = false;
+  net::steady_timer save_timer{io};
+  double started_at = UnixNow();
   bool stopping = false;
 
   explicit Impl(Flags f) : flags(std::move(f)) {}
 
-  void OnPoll(const ServiceConfig& service, const PollResult& result) {
-    if (stopping) return;
-    const Observation& obs = result.observation;
-    PollSeries& s = series[service.name];
-    prometheus::Counter*& counter = s.polls[obs.outcome];
+  bool InShard(const std::string& name) const {
+    return flags.shard_count <= 1 ||
+           static_cast<int>(StableHash(name) % static_cast<std::uint64_t>(flags.shard_count)) ==
+               flags.shard_index;
+  }
+
+  // ---- metrics of polls -------------------------------------------------
+
+  void RecordPoll(const std::string& target, Outcome outcome, const PollResult& result) {
+    PollSeries& s = series[target];
+    prometheus::Counter*& counter = s.polls[outcome];
     if (counter == nullptr) {
-      counter = &metrics->polls.Add(
-          {{"service_name", service.name}, {"outcome", OutcomeName(obs.outcome)}});
+      counter = &metrics->polls.Add({{"service_name", target}, {"outcome", OutcomeName(outcome)}});
     }
     counter->Increment();
     if (s.last_poll == nullptr) {
-      s.last_poll = &metrics->last_poll.Add({{"service_name", service.name}});
+      s.last_poll = &metrics->last_poll.Add({{"service_name", target}});
     }
     s.last_poll->Set(result.finished_at);
     metrics->poll_duration.Observe(result.duration_seconds);
-
-    PollStatus& st = status[service.name];
-    const bool was_ok = !st.polled || st.outcome == OutcomeName(Outcome::kOk);
-    st.polled = true;
-    st.outcome = OutcomeName(obs.outcome);
-    st.error = obs.error;
-    st.last_poll = result.finished_at;
-    st.duration_seconds = result.duration_seconds;
-
-    ObserveResult observed = tracker->Observe(service.name, obs.state, result.finished_at);
-    st.last_state = observed.state;
-    if (obs.outcome != Outcome::kOk) {
-      // The first failure after a success is a warning; repeats are debug
-      // so that a dead target does not flood the log.
-      Log(was_ok ? LogLevel::kWarn : LogLevel::kDebug, "poll failed",
-          {{"service", service.name},
-           {"outcome", OutcomeName(obs.outcome)},
-           {"state", observed.state},
-           {"err", obs.error}});
-    } else {
-      Log(LogLevel::kDebug, "poll", {{"service", service.name}, {"state", observed.state}});
-    }
-    if (observed.cap_reached) {
-      Log(LogLevel::kWarn, "service reports more distinct states than allowed; "
-          "extra states are reported as 'other'",
-          {{"service", service.name},
-           {"max_states_per_service", std::to_string(service.max_states)}});
-    }
-    if (observed.commit) {
-      Log(LogLevel::kInfo, observed.commit->counted ? "state change" : "initial state",
-          {{"service", service.name},
-           {"type", service.type},
-           {"from", observed.commit->from},
-           {"to", observed.commit->to}});
-    }
   }
 
-  void RemoveService(const std::string& name) {
-    if (auto it = pollers.find(name); it != pollers.end()) {
-      it->second->Stop();
-      pollers.erase(it);
-    }
-    tracker->Remove(name);
-    if (auto it = series.find(name); it != series.end()) {
+  void DropSeries(const std::string& target) {
+    if (auto it = series.find(target); it != series.end()) {
       for (auto& [outcome, counter] : it->second.polls) metrics->polls.Remove(counter);
       if (it->second.last_poll) metrics->last_poll.Remove(it->second.last_poll);
       series.erase(it);
     }
-    status.erase(name);
   }
 
-  // Swaps in a validated config: unchanged services keep polling and keep
-  // their state, changed ones restart polling (state kept if the type is the
-  // same), removed ones lose their series, new ones start.
-  void ApplyConfig(std::shared_ptr<const Config> next) {
-    const double now = UnixNow();
-    std::map<std::string, const ServiceConfig*> wanted;
-    for (const auto& s : next->services) wanted.emplace(s.name, &s);
+  // ---- the tracker side ----------------------------------------------------
+
+  // Starts tracking a service, continuing from the state file if it knows it.
+  void Track(const std::string& name, const std::string& type, const TrackerOptions& options) {
+    if (tracker->Has(name)) {
+      tracker->Add(name, type, options, UnixNow());
+      return;
+    }
+    auto saved = persisted.find(name);
+    if (saved != persisted.end() && saved->second.type == type) {
+      tracker->Restore(name, saved->second, options);
+      Log(LogLevel::kDebug, "service restored from state file",
+          {{"service", name}, {"state", saved->second.state}});
+    } else {
+      tracker->Add(name, type, options, UnixNow());
+    }
+  }
+
+  void Untrack(const std::string& name) {
+    tracker->Remove(name);
+    status.erase(name);
+    if (persisted.erase(name) > 0) MarkDirty();
+  }
+
+  // Feeds one observation of a service and records its poll status.
+  void Observe(const std::string& name, const std::string& type, const std::string& state,
+               Outcome outcome, const std::string& error, double when, double duration) {
+    PollStatus& st = status[name];
+    const bool was_ok = !st.polled || st.outcome == OutcomeName(Outcome::kOk);
+    st.polled = true;
+    st.outcome = OutcomeName(outcome);
+    st.error = error;
+    st.last_poll = when;
+    st.duration_seconds = duration;
+    ObserveResult observed = tracker->Observe(name, state, when);
+    st.last_state = observed.state;
+    if (outcome != Outcome::kOk) {
+      // The first failure after a success is a warning; repeats are debug
+      // so that a dead target does not flood the log.
+      Log(was_ok ? LogLevel::kWarn : LogLevel::kDebug, "poll failed",
+          {{"service", name}, {"outcome", OutcomeName(outcome)},
+           {"state", observed.state}, {"err", error}});
+    } else {
+      Log(LogLevel::kDebug, "poll", {{"service", name}, {"state", observed.state}});
+    }
+    if (observed.cap_reached) {
+      Log(LogLevel::kWarn,
+          "service reports more distinct states than allowed; extra states are "
+          "reported as 'other'",
+          {{"service", name}});
+    }
+    if (observed.commit) {
+      Log(LogLevel::kInfo, observed.commit->counted ? "state change" : "initial state",
+          {{"service", name}, {"type", type}, {"from", observed.commit->from},
+           {"to", observed.commit->to}});
+      if (auto p = tracker->Persist(name)) {
+        persisted[name] = *p;
+        MarkDirty();
+      }
+    }
+  }
+
+  // ---- state file --------------------------------------------------------
+
+  void MarkDirty() {
+    if (flags.state_file.empty()) return;
+    state_dirty = true;
+    if (save_scheduled || stopping) return;
+    // Batched: at most one write a second.
+    save_scheduled = true;
+    save_timer.expires_after(std::chrono::seconds(1));
+    save_timer.async_wait([this](boost::system::error_code ec) {
+      save_scheduled = false;
+      if (!ec) SaveState();
+    });
+  }
+
+  void SaveState() {
+    if (flags.state_file.empty() || !state_dirty) return;
+    state_dirty = false;
+    try {
+      WriteFileAtomic(flags.state_file, SerializeState(persisted, UnixNow()));
+    } catch (const std::exception& e) {
+      Log(LogLevel::kError, "cannot write state file", {{"file", flags.state_file}, {"err", e.what()}});
+    }
+  }
+
+  // ---- services ----------------------------------------------------------
+
+  void OnServicePoll(const ServiceConfig& service, const PollResult& result) {
+    if (stopping) return;
+    Observation obs = ObserveService(service, result.http);
+    RecordPoll(service.name, obs.outcome, result);
+    Observe(service.name, service.type, obs.state, obs.outcome, obs.error, result.finished_at,
+            result.duration_seconds);
+  }
+
+  void StopService(const std::string& name) {
+    if (auto it = pollers.find(name); it != pollers.end()) {
+      it->second->Stop();
+      pollers.erase(it);
+    }
+  }
+
+  // The services to poll: config first, then discovered targets in block
+  // order; a name already taken is skipped (reported once).
+  std::vector<ServiceConfig> DesiredServices() {
+    std::vector<ServiceConfig> out;
+    std::set<std::string> names;
+    auto add = [&](const ServiceConfig& s, const std::string& origin) {
+      if (!InShard(s.name)) return;
+      if (!names.insert(s.name).second) {
+        if (conflicts_warned.insert(origin + "/" + s.name).second) {
+          Log(LogLevel::kWarn, "duplicate service name; keeping the first",
+              {{"service", s.name}, {"origin", origin}});
+        }
+        return;
+      }
+      out.push_back(s);
+    };
+    for (const auto& s : config->services) add(s, "services");
+    for (const auto& sd : sds) {
+      for (const auto& s : sd->targets) add(s, sd->id);
+    }
+    return out;
+  }
+
+  // Brings the service pollers in line with DesiredServices(): unchanged
+  // ones keep polling and keep their state; changed ones restart polling;
+  // removed ones lose their series; new ones start.
+  void ReconcileServices() {
+    std::vector<ServiceConfig> desired = DesiredServices();
+    std::set<std::string> wanted;
+    for (const auto& s : desired) wanted.insert(s.name);
     std::vector<std::string> removed;
     for (const auto& [name, poller] : pollers) {
       if (!wanted.contains(name)) removed.push_back(name);
     }
     for (const auto& name : removed) {
       Log(LogLevel::kInfo, "service removed", {{"service", name}});
-      RemoveService(name);
+      StopService(name);
+      Untrack(name);
+      DropSeries(name);
     }
-    for (const auto& service : next->services) {
+    for (const auto& service : desired) {
+      // A service in the config or discovery takes its name from a list.
+      for (auto& [list_name, entry] : lists) {
+        if (entry.members.erase(service.name) > 0) tracker->Remove(service.name);
+      }
       auto it = pollers.find(service.name);
       if (it != pollers.end() && it->second->service().SamePolling(service)) continue;
-      if (it != pollers.end()) {
-        it->second->Stop();
-        pollers.erase(it);
-      }
-      tracker->Add(service.name, service.type, OptionsFor(service), now);
+      StopService(service.name);
+      Track(service.name, service.type, OptionsFor(service));
       status[service.name].url = service.url.text;
       auto poller = std::make_shared<Poller>(
           io.get_executor(), std::make_shared<ServiceConfig>(service),
-          [this](const ServiceConfig& s, const PollResult& r) { OnPoll(s, r); });
+          [this](const ServiceConfig& s, const PollResult& r) { OnServicePoll(s, r); });
       poller->Start();
       pollers.emplace(service.name, std::move(poller));
     }
-    config = std::move(next);
   }
 
-  // Loads the config file again; a bad one is rejected whole.
+  // ---- lists -----------------------------------------------------------------
+
+  // Who may use `name` for a member of list `entry`: not a service, not a
+  // list earlier in the config.
+  bool ClaimName(ListEntry& entry, const std::string& name) {
+    if (pollers.contains(name)) return false;
+    for (auto& [other_name, other] : lists) {
+      if (&other == &entry || !other.members.contains(name)) continue;
+      if (other.index < entry.index) return false;
+      other.members.erase(name);  // the earlier list wins the name
+      tracker->Remove(name);
+    }
+    return true;
+  }
+
+  void OnListPoll(const std::string& list_name, const PollResult& result) {
+    if (stopping) return;
+    auto it = lists.find(list_name);
+    if (it == lists.end()) return;
+    ListEntry& entry = it->second;
+    const ListConfig& list = entry.config;
+    const TrackerOptions options = OptionsFor(list.poll);
+    const HttpResult& http = result.http;
+
+    Outcome outcome = http.outcome;
+    std::string error = http.error;
+    std::optional<ServiceList> doc;
+    if (outcome == Outcome::kOk && (http.status < 200 || http.status >= 300)) {
+      outcome = Outcome::kHttpError;
+      error = "HTTP status " + std::to_string(http.status);
+    } else if (outcome == Outcome::kOk) {
+      doc = ParseServiceList(http.body, list, error);
+      if (!doc) outcome = Outcome::kInvalidBody;
+    }
+    RecordPoll(list.name, outcome, result);
+    PollStatus& ls = status[list.name];
+    ls.polled = true;
+    ls.outcome = OutcomeName(outcome);
+    ls.error = error;
+    ls.last_poll = result.finished_at;
+    ls.duration_seconds = result.duration_seconds;
+    entry.polled = true;
+
+    if (!doc) {
+      // A failed poll of the list: every service of it is unreachable (or
+      // unknown for a bad answer); none is removed.
+      const std::string state = IsTransportFailure(outcome) ? kStateUnreachable : kStateUnknown;
+      for (const auto& [name, absent] : entry.members) {
+        auto view = tracker->View(name);
+        Observe(name, view ? view->type : list.default_type, state, outcome, error,
+                result.finished_at, result.duration_seconds);
+      }
+      return;
+    }
+    if (!doc->problems.empty()) {
+      Log(LogLevel::kDebug, "list has unusable items",
+          {{"list", list.name}, {"count", std::to_string(doc->problems.size())},
+           {"first", doc->problems.front()}});
+    }
+    std::set<std::string> present;
+    for (const auto& item : doc->items) {
+      if (!InShard(item.name)) continue;
+      if (!entry.members.contains(item.name)) {
+        if (!ClaimName(entry, item.name)) {
+          if (conflicts_warned.insert(list.name + "/" + item.name).second) {
+            Log(LogLevel::kWarn, "list reports a service whose name is taken; skipped",
+                {{"list", list.name}, {"service", item.name}});
+          }
+          continue;
+        }
+        entry.members.emplace(item.name, 0);
+        Log(LogLevel::kInfo, "service added from list",
+            {{"list", list.name}, {"service", item.name}, {"type", item.type}});
+      }
+      present.insert(item.name);
+      Track(item.name, item.type, options);
+      status[item.name].url = list.poll.url.text;
+      entry.members[item.name] = 0;
+      Observe(item.name, item.type, item.state, Outcome::kOk, "", result.finished_at,
+              result.duration_seconds);
+    }
+    std::vector<std::string> gone;
+    for (auto& [name, absent] : entry.members) {
+      if (present.contains(name)) continue;
+      if (++absent >= list.absent_after) gone.push_back(name);
+    }
+    for (const auto& name : gone) {
+      Log(LogLevel::kInfo, "service missing from list; removed",
+          {{"list", list.name}, {"service", name},
+           {"absent_polls", std::to_string(list.absent_after)}});
+      entry.members.erase(name);
+      Untrack(name);
+    }
+  }
+
+  void StartList(ListEntry& entry) {
+    const ListConfig& list = entry.config;
+    PollFetch fetch;
+    if (list.kind == ListKind::kMcp) {
+      entry.mcp = std::make_shared<McpSession>(list.tool);
+      fetch = [mcp = entry.mcp](HttpClient& client) { return mcp->Poll(client); };
+    }
+    status[list.name].url = list.poll.url.text;
+    entry.poller = std::make_shared<Poller>(
+        io.get_executor(), std::make_shared<ServiceConfig>(list.poll),
+        [this, name = list.name](const ServiceConfig&, const PollResult& r) {
+          OnListPoll(name, r);
+        },
+        std::move(fetch));
+    entry.poller->Start();
+  }
+
+  void RemoveList(const std::string& name) {
+    auto it = lists.find(name);
+    if (it == lists.end()) return;
+    it->second.poller->Stop();
+    for (const auto& [member, absent] : it->second.members) Untrack(member);
+    lists.erase(it);
+    status.erase(name);
+    DropSeries(name);
+  }
+
+  void ReconcileLists(const Config& next) {
+    std::set<std::string> wanted;
+    for (const auto& l : next.lists) wanted.insert(l.name);
+    std::vector<std::string> removed;
+    for (const auto& [name, entry] : lists) {
+      if (!wanted.contains(name)) removed.push_back(name);
+    }
+    for (const auto& name : removed) RemoveList(name);
+    for (std::size_t i = 0; i < next.lists.size(); ++i) {
+      const ListConfig& l = next.lists[i];
+      auto it = lists.find(l.name);
+      if (it != lists.end() && it->second.config == l) {
+        it->second.index = i;
+        continue;
+      }
+      if (it != lists.end()) {
+        // Changed: poll anew, keep the members and their state.
+        it->second.poller->Stop();
+        it->second.config = l;
+        it->second.index = i;
+        StartList(it->second);
+        continue;
+      }
+      ListEntry entry;
+      entry.index = i;
+      entry.config = l;
+      auto [pos, fresh] = lists.emplace(l.name, std::move(entry));
+      StartList(pos->second);
+    }
+  }
+
+  // ---- service discovery -------------------------------------------------
+
+  // Re-reads the files of a file_sd block whose mtime changed; a broken
+  // file keeps its last good targets.
+  bool RefreshFileSd(SdEntry& sd) {
+    const FileSdConfig& f = *sd.file;
+    std::set<std::string> seen;
+    bool changed = false;
+    for (const auto& pattern : f.files) {
+      for (const auto& path : ExpandGlob(pattern)) {
+        seen.insert(path);
+        struct stat st {};
+        if (stat(path.c_str(), &st) != 0) continue;
+        const std::int64_t mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 +
+                                   st.st_mtim.tv_nsec + st.st_size;
+        auto known = sd.per_file.find(path);
+        if (known != sd.per_file.end() && known->second.first == mtime) continue;
+        std::ifstream in(path, std::ios::binary);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const bool yaml = path.ends_with(".yml") || path.ends_with(".yaml");
+        try {
+          std::vector<std::string> problems;
+          auto services = ServicesFromTargets(ParseTargetGroups(text, yaml), f.service, f.scheme,
+                                              f.path, problems);
+          for (const auto& p : problems) {
+            Log(LogLevel::kWarn, "file_sd target skipped", {{"file", path}, {"problem", p}});
+          }
+          sd.per_file[path] = {mtime, std::move(services)};
+          changed = true;
+          Log(LogLevel::kInfo, "file_sd file loaded",
+              {{"file", path}, {"targets", std::to_string(sd.per_file[path].second.size())}});
+        } catch (const std::invalid_argument& e) {
+          // Keep the last good version; remember the mtime so that the
+          // error is reported once per change.
+          auto& slot = sd.per_file[path];
+          slot.first = mtime;
+          Log(LogLevel::kError, "file_sd file is invalid; keeping its last good targets",
+              {{"file", path}, {"err", e.what()}});
+        }
+      }
+    }
+    for (auto it = sd.per_file.begin(); it != sd.per_file.end();) {
+      if (!seen.contains(it->first)) {
+        it = sd.per_file.erase(it);
+        changed = true;
+      } else {
+        ++it;
+      }
+    }
+    if (changed) {
+      sd.targets.clear();
+      for (const auto& [path, entry] : sd.per_file) {
+        sd.targets.insert(sd.targets.end(), entry.second.begin(), entry.second.end());
+      }
+    }
+    return changed;
+  }
+
+  void ScheduleSd(const std::shared_ptr<SdEntry>& sd, Duration delay) {
+    sd->timer->expires_after(delay);
+    sd->timer->async_wait([this, sd](boost::system::error_code ec) {
+      if (ec || sd->stopped || stopping) return;
+      if (sd->file) {
+        if (RefreshFileSd(*sd)) ReconcileServices();
+        ScheduleSd(sd, sd->file->refresh_interval);
+      } else {
+        FetchHttpSd(sd);
+      }
+    });
+  }
+
+  void FetchHttpSd(const std::shared_ptr<SdEntry>& sd) {
+    net::co_spawn(
+        io,
+        [this, sd]() -> net::awaitable<void> {
+          HttpResult http = co_await sd->client->Get();
+          if (sd->stopped || stopping) co_return;
+          std::string error = http.error;
+          if (http.outcome == Outcome::kOk && http.status != 200) {
+            error = "HTTP status " + std::to_string(http.status);
+          } else if (http.outcome == Outcome::kOk) {
+            try {
+              std::vector<std::string> problems;
+              auto targets = ServicesFromTargets(ParseTargetGroups(http.body, false),
+                                                 sd->http->service, sd->http->scheme,
+                                                 sd->http->path, problems);
+              for (const auto& p : problems) {
+                Log(LogLevel::kWarn, "http_sd target skipped", {{"sd", sd->id}, {"problem", p}});
+              }
+              if (targets != sd->targets) {
+                sd->targets = std::move(targets);
+                Log(LogLevel::kInfo, "http_sd targets changed",
+                    {{"sd", sd->id}, {"targets", std::to_string(sd->targets.size())}});
+                ReconcileServices();
+              }
+            } catch (const std::invalid_argument& e) {
+              error = e.what();
+            }
+          }
+          if (!error.empty() && http.outcome == Outcome::kOk && http.status == 200) {
+            Log(LogLevel::kError, "http_sd answer invalid; keeping the last good targets",
+                {{"sd", sd->id}, {"err", error}});
+          } else if (!error.empty()) {
+            Log(LogLevel::kWarn, "http_sd fetch failed; keeping the last good targets",
+                {{"sd", sd->id}, {"err", error}});
+          }
+          ScheduleSd(sd, sd->http->refresh_interval);
+        },
+        [](std::exception_ptr e) {
+          if (!e) return;
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            Log(LogLevel::kError, "http_sd failed", {{"err", ex.what()}});
+          }
+        });
+  }
+
+  void ReconcileSd(const Config& next) {
+    std::vector<std::shared_ptr<SdEntry>> fresh;
+    auto reuse = [&](auto pred) -> std::shared_ptr<SdEntry> {
+      for (auto& old : sds) {
+        if (old && pred(*old)) {
+          auto kept = old;
+          old.reset();
+          return kept;
+        }
+      }
+      return nullptr;
+    };
+    for (std::size_t i = 0; i < next.file_sd.size(); ++i) {
+      const auto& f = next.file_sd[i];
+      auto sd = reuse([&](const SdEntry& e) { return e.file && *e.file == f; });
+      if (!sd) {
+        sd = std::make_shared<SdEntry>();
+        sd->file = f;
+        sd->timer = std::make_shared<net::steady_timer>(io);
+        RefreshFileSd(*sd);
+        ScheduleSd(sd, f.refresh_interval);
+      }
+      sd->id = "file_sd[" + std::to_string(i) + "]";
+      fresh.push_back(sd);
+    }
+    for (std::size_t i = 0; i < next.http_sd.size(); ++i) {
+      const auto& h = next.http_sd[i];
+      auto sd = reuse([&](const SdEntry& e) { return e.http && *e.http == h; });
+      if (!sd) {
+        // A changed block keeps the targets of the block it replaces at
+        // the same position until its first answer.
+        auto previous = reuse([&](const SdEntry& e) { return e.http.has_value() && e.id == "http_sd[" + std::to_string(i) + "]"; });
+        sd = std::make_shared<SdEntry>();
+        sd->http = h;
+        sd->timer = std::make_shared<net::steady_timer>(io);
+        if (previous) {
+          sd->targets = previous->targets;
+          previous->stopped = true;
+          previous->timer->cancel();
+          previous->client->Close();
+        }
+        ServiceConfig poll = h.service;
+        poll.url = h.url;
+        sd->client = std::make_shared<HttpClient>(io.get_executor(), h.url, ClientOptionsFor(poll));
+        ScheduleSd(sd, Duration(0));
+      }
+      sd->id = "http_sd[" + std::to_string(i) + "]";
+      fresh.push_back(sd);
+    }
+    for (auto& old : sds) {
+      if (!old) continue;
+      old->stopped = true;
+      old->timer->cancel();
+      if (old->client) old->client->Close();
+    }
+    sds = std::move(fresh);
+  }
+
+  // ---- config ------------------------------------------------------------
+
+  void ApplyConfig(std::shared_ptr<const Config> next) {
+    config = next;
+    ReconcileSd(*next);
+    ReconcileServices();
+    ReconcileLists(*next);
+  }
+
+  // Loads the config file again; a bad one is rejected whole and the
+  // running config stays.
   bool Reload(std::string& error) {
     try {
       auto next = std::make_shared<const Config>(LoadConfigFile(flags.config_file));
@@ -160,21 +652,26 @@ struct App::Impl {
                           ": global.metric_namespace: cannot change on reload "
                           "(restart the exporter)");
       }
-      ApplyConfig(std::move(next));
       metrics->reload_successful.Set(1);
       metrics->reload_success_timestamp.Set(UnixNow());
+      if (*next == *config) {
+        Log(LogLevel::kInfo, "config unchanged", {{"file", flags.config_file}});
+        return true;
+      }
+      ApplyConfig(std::move(next));
       Log(LogLevel::kInfo, "config reloaded",
-          {{"file", flags.config_file},
-           {"services", std::to_string(config->services.size())}});
+          {{"file", flags.config_file}, {"services", std::to_string(pollers.size())},
+           {"lists", std::to_string(lists.size())}});
       return true;
     } catch (const ConfigError& e) {
       metrics->reload_successful.Set(0);
       error = e.what();
-      Log(LogLevel::kError, "config reload failed; keeping the running config",
-          {{"err", error}});
+      Log(LogLevel::kError, "config reload failed; keeping the running config", {{"err", error}});
       return false;
     }
   }
+
+  // ---- web ---------------------------------------------------------------
 
   std::vector<ServiceRow> Rows(const std::string& name_filter,
                                const std::string& state_filter) const {
@@ -190,10 +687,16 @@ struct App::Impl {
     return rows;
   }
 
-  std::size_t PolledCount() const {
+  // Ready once every configured target (service or list) was polled once.
+  std::pair<std::size_t, std::size_t> Readiness() const {
+    std::size_t total = pollers.size() + lists.size();
     std::size_t polled = 0;
-    for (const auto& [name, st] : status) polled += st.polled ? 1 : 0;
-    return polled;
+    for (const auto& [name, poller] : pollers) {
+      auto it = status.find(name);
+      polled += it != status.end() && it->second.polled ? 1 : 0;
+    }
+    for (const auto& [name, entry] : lists) polled += entry.polled ? 1 : 0;
+    return {polled, total};
   }
 
   WebResponse Handle(const WebRequest& req) {
@@ -225,25 +728,25 @@ struct App::Impl {
       return {200, "text/plain; charset=utf-8", "Service State Exporter is Healthy.\n", {}};
     }
     if (req.path == "/-/ready") {
-      const std::size_t total = pollers.size();
-      const std::size_t polled = PolledCount();
+      auto [polled, total] = Readiness();
       if (config && polled >= total) {
         return {200, "text/plain; charset=utf-8", "Service State Exporter is Ready.\n", {}};
       }
       return {503, "text/plain; charset=utf-8",
-              "Not ready: " + std::to_string(polled) + " of " +
-                  std::to_string(total) + " services polled.\n",
+              "Not ready: " + std::to_string(polled) + " of " + std::to_string(total) +
+                  " targets polled.\n",
               {}};
     }
     if (req.path == "/api/v1/services") {
       return {200, "application/json",
-              RenderServicesJson(Rows(QueryParam(req.query, "name"),
-                                      QueryParam(req.query, "state"))),
+              RenderServicesJson(Rows(QueryParam(req.query, "name"), QueryParam(req.query, "state"))),
               {}};
     }
     return {200, "text/html; charset=utf-8",
             RenderLandingPage(Rows("", ""), flags.telemetry_path, UnixNow()), {}};
   }
+
+  // ---- lifecycle ---------------------------------------------------------
 
   void WaitForSignal() {
     signals.async_wait([this](boost::system::error_code ec, int signo) {
@@ -263,17 +766,43 @@ struct App::Impl {
   void Stop() {
     stopping = true;
     for (auto& [name, poller] : pollers) poller->Stop();
+    for (auto& [name, entry] : lists) entry.poller->Stop();
+    for (auto& sd : sds) {
+      sd->stopped = true;
+      sd->timer->cancel();
+      if (sd->client) sd->client->Close();
+    }
+    save_timer.cancel();
     if (web) web->Stop();
     signals.cancel();
   }
 
   int Run() {
+    if (flags.shard_count > 1 && flags.shard_index < 0) {
+      flags.shard_index = HostnameOrdinal();
+      if (flags.shard_index < 0 || flags.shard_index >= flags.shard_count) {
+        Log(LogLevel::kError,
+            "--shard.count given without --shard.index, and the hostname has no "
+            "usable StatefulSet ordinal");
+        return 1;
+      }
+    }
     std::shared_ptr<const Config> initial;
     try {
       initial = std::make_shared<const Config>(LoadConfigFile(flags.config_file));
     } catch (const ConfigError& e) {
       Log(LogLevel::kError, "cannot load config", {{"err", e.what()}});
       return 1;
+    }
+    if (!flags.state_file.empty()) {
+      std::string error;
+      persisted = LoadStateFile(flags.state_file, error);
+      if (!error.empty()) {
+        Log(LogLevel::kWarn, "state file ignored", {{"err", error}});
+      } else {
+        Log(LogLevel::kInfo, "state file loaded",
+            {{"file", flags.state_file}, {"services", std::to_string(persisted.size())}});
+      }
     }
     metrics = std::make_unique<Metrics>(initial->global.metric_namespace);
     tracker = std::make_unique<Tracker>(*metrics);
@@ -288,10 +817,11 @@ struct App::Impl {
       return 1;
     }
     Log(LogLevel::kInfo, "starting service_state_exporter",
-        {{"version", kVersion},
-         {"revision", kRevision},
-         {"config", flags.config_file},
-         {"services", std::to_string(initial->services.size())}});
+        {{"version", kVersion}, {"revision", kRevision}, {"config", flags.config_file},
+         {"services", std::to_string(initial->services.size())},
+         {"lists", std::to_string(initial->lists.size())},
+         {"shard", std::to_string(std::max(flags.shard_index, 0)) + "/" +
+                       std::to_string(flags.shard_count)}});
     Log(LogLevel::kInfo, "listening",
         {{"address", flags.listen_address}, {"port", std::to_string(web->port())}});
     ApplyConfig(std::move(initial));
@@ -299,6 +829,7 @@ struct App::Impl {
     metrics->reload_success_timestamp.Set(UnixNow());
     WaitForSignal();
     io.run();
+    SaveState();
     Log(LogLevel::kInfo, "stopped");
     return 0;
   }

@@ -269,76 +269,35 @@ TlsConfig ParseTls(const Ctx& ctx, const YAML::Node& node,
   return tls;
 }
 
-ServiceConfig ParseService(const Ctx& ctx, const GlobalConfig& g,
-                           const YAML::Node& node, const std::string& path) {
-  CheckKeys(ctx, node, path,
-            {"name", "type", "url", "source", "state_pointer", "state_map",
-             "keep_case", "status_map", "interval", "timeout", "up_states",
-             "transition_after", "max_body_bytes", "follow_redirects",
-             "headers", "bearer_token_file", "basic_auth", "tls"});
-  ServiceConfig s;
-  s.line = node.Mark().line + 1;
+// Keys every polled thing accepts (services, lists, discovery templates).
+const std::vector<std::string> kPollKeys = {
+    "state_map", "keep_case", "interval", "timeout", "up_states",
+    "transition_after", "max_body_bytes", "follow_redirects", "headers",
+    "bearer_token_file", "basic_auth", "tls"};
+// Keys of services and discovery templates on top of kPollKeys.
+const std::vector<std::string> kServiceKeys = {"source", "state_pointer",
+                                               "status_map"};
+
+std::vector<std::string> Keys(std::initializer_list<std::vector<std::string>> groups) {
+  std::vector<std::string> out;
+  for (const auto& g : groups) out.insert(out.end(), g.begin(), g.end());
+  return out;
+}
+
+// Fills the poll options of `s` from `node`, starting from the globals.
+// Key checking is the caller's job.
+void ParsePollOptions(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& node,
+                      const std::string& path, ServiceConfig& s) {
   s.interval = g.poll_interval;
   s.timeout = g.poll_timeout;
   s.up_states = g.up_states;
   s.transition_after = g.transition_after;
   s.max_body_bytes = g.max_body_bytes;
   s.max_states = g.max_states_per_service;
-
-  if (!node["name"]) Fail(ctx, node, Child(path, "name"), "is required");
-  s.name = GetNonEmptyString(ctx, node["name"], Child(path, "name"));
-  if (auto n = node["type"]) s.type = GetNonEmptyString(ctx, n, Child(path, "type"));
-  if (!node["url"]) Fail(ctx, node, Child(path, "url"), "is required");
-  {
-    const YAML::Node n = node["url"];
-    std::string text = GetNonEmptyString(ctx, n, Child(path, "url"));
-    try {
-      s.url = ParseUrl(text);
-    } catch (const std::invalid_argument& e) {
-      Fail(ctx, n, Child(path, "url"),
-           "invalid URL \"" + text + "\": " + e.what());
-    }
-  }
-  if (auto n = node["source"]) {
-    std::string source = GetString(ctx, n, Child(path, "source"));
-    if (source == "http_status") {
-      s.source = SourceKind::kHttpStatus;
-    } else if (source == "json") {
-      s.source = SourceKind::kJson;
-    } else {
-      Fail(ctx, n, Child(path, "source"),
-           "unknown source \"" + source + "\" (one of: http_status, json)");
-    }
-  }
-  for (const char* key : {"state_pointer", "state_map", "keep_case"}) {
-    if (node[key] && s.source != SourceKind::kJson) {
-      Fail(ctx, node[key], Child(path, key), "only applies to source json");
-    }
-  }
-  if (auto n = node["state_pointer"]) {
-    s.state_pointer = GetString(ctx, n, Child(path, "state_pointer"));
-    try {
-      nlohmann::json::json_pointer pointer(s.state_pointer);
-      (void)pointer;
-    } catch (const nlohmann::json::exception& e) {
-      Fail(ctx, n, Child(path, "state_pointer"),
-           "invalid JSON pointer \"" + s.state_pointer +
-               "\" (RFC 6901: empty or starting with /)");
-    }
-  }
   if (auto n = node["state_map"]) {
     s.state_map = GetStringMap(ctx, n, Child(path, "state_map"));
   }
   if (auto n = node["keep_case"]) s.keep_case = GetBool(ctx, n, Child(path, "keep_case"));
-  if (auto n = node["status_map"]) {
-    s.status_map = GetStringMap(ctx, n, Child(path, "status_map"));
-    for (auto it = n.begin(); it != n.end(); ++it) {
-      if (!IsValidStatusKey(it->first.Scalar())) {
-        Fail(ctx, it->first, Child(path, "status_map." + it->first.Scalar()),
-             "key must be a status code (\"503\") or a class (\"5xx\")");
-      }
-    }
-  }
   if (auto n = node["interval"]) s.interval = GetDuration(ctx, n, Child(path, "interval"));
   if (auto n = node["timeout"]) s.timeout = GetDuration(ctx, n, Child(path, "timeout"));
   if (s.timeout > s.interval) {
@@ -388,7 +347,7 @@ ServiceConfig ParseService(const Ctx& ctx, const GlobalConfig& g,
   if (auto n = node["basic_auth"]) {
     const std::string bpath = Child(path, "basic_auth");
     CheckKeys(ctx, n, bpath, {"username", "password_file"});
-    if (s.bearer_token_file.size() > 0) {
+    if (!s.bearer_token_file.empty()) {
       Fail(ctx, n, bpath, "at most one of basic_auth and bearer_token_file");
     }
     if (!n["username"]) Fail(ctx, n, Child(bpath, "username"), "is required");
@@ -405,35 +364,243 @@ ServiceConfig ParseService(const Ctx& ctx, const GlobalConfig& g,
                                            s.basic_auth.password_file);
   }
   if (auto n = node["tls"]) {
-    if (s.url.scheme != "https") {
-      Fail(ctx, n, Child(path, "tls"), "only applies to https:// URLs");
-    }
     s.has_tls = true;
     s.tls = ParseTls(ctx, n, Child(path, "tls"));
   }
+}
+
+// Source, pointer and status map of services and discovery templates.
+void ParseSourceOptions(const Ctx& ctx, const YAML::Node& node,
+                        const std::string& path, ServiceConfig& s) {
+  if (auto n = node["source"]) {
+    std::string source = GetString(ctx, n, Child(path, "source"));
+    if (source == "http_status") {
+      s.source = SourceKind::kHttpStatus;
+    } else if (source == "json") {
+      s.source = SourceKind::kJson;
+    } else {
+      Fail(ctx, n, Child(path, "source"),
+           "unknown source \"" + source + "\" (one of: http_status, json)");
+    }
+  }
+  for (const char* key : {"state_pointer", "state_map", "keep_case"}) {
+    if (node[key] && s.source != SourceKind::kJson) {
+      Fail(ctx, node[key], Child(path, key), "only applies to source json");
+    }
+  }
+  if (auto n = node["state_pointer"]) {
+    s.state_pointer = GetString(ctx, n, Child(path, "state_pointer"));
+    if (!IsValidJsonPointer(s.state_pointer)) {
+      Fail(ctx, n, Child(path, "state_pointer"),
+           "invalid JSON pointer \"" + s.state_pointer +
+               "\" (RFC 6901: empty or starting with /)");
+    }
+  }
+  if (auto n = node["status_map"]) {
+    s.status_map = GetStringMap(ctx, n, Child(path, "status_map"));
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      if (!IsValidStatusKey(it->first.Scalar())) {
+        Fail(ctx, it->first, Child(path, "status_map." + it->first.Scalar()),
+             "key must be a status code (\"503\") or a class (\"5xx\")");
+      }
+    }
+  }
+}
+
+Url GetUrl(const Ctx& ctx, const YAML::Node& node, const std::string& path) {
+  if (!node) Fail(ctx, node, path, "is required");
+  std::string text = GetNonEmptyString(ctx, node, path);
+  try {
+    return ParseUrl(text);
+  } catch (const std::invalid_argument& e) {
+    Fail(ctx, node, path, "invalid URL \"" + text + "\": " + e.what());
+  }
+}
+
+void CheckTlsScheme(const Ctx& ctx, const YAML::Node& node, const std::string& path,
+                    const ServiceConfig& s) {
+  if (s.has_tls && s.url.scheme != "https") {
+    Fail(ctx, node["tls"], Child(path, "tls"), "only applies to https:// URLs");
+  }
+}
+
+ServiceConfig ParseService(const Ctx& ctx, const GlobalConfig& g,
+                           const YAML::Node& node, const std::string& path) {
+  CheckKeys(ctx, node, path, Keys({{"name", "type", "url"}, kServiceKeys, kPollKeys}));
+  ServiceConfig s;
+  s.line = node.Mark().line + 1;
+  if (!node["name"]) Fail(ctx, node, Child(path, "name"), "is required");
+  s.name = GetNonEmptyString(ctx, node["name"], Child(path, "name"));
+  if (auto n = node["type"]) s.type = GetNonEmptyString(ctx, n, Child(path, "type"));
+  if (!node["url"]) Fail(ctx, node, Child(path, "url"), "is required");
+  s.url = GetUrl(ctx, node["url"], Child(path, "url"));
+  ParseSourceOptions(ctx, node, path, s);
+  ParsePollOptions(ctx, g, node, path, s);
+  CheckTlsScheme(ctx, node, path, s);
   return s;
+}
+
+std::string GetPointer(const Ctx& ctx, const YAML::Node& node, const std::string& path) {
+  std::string value = GetString(ctx, node, path);
+  if (!IsValidJsonPointer(value)) {
+    Fail(ctx, node, path,
+         "invalid JSON pointer \"" + value + "\" (RFC 6901: empty or starting with /)");
+  }
+  return value;
+}
+
+ListConfig ParseList(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& node,
+                     const std::string& path) {
+  CheckKeys(ctx, node, path,
+            Keys({{"name", "url", "source", "items_pointer", "name_field", "type_field",
+                   "state_field", "default_type", "absent_after", "tool"},
+                  kPollKeys}));
+  ListConfig l;
+  if (!node["name"]) Fail(ctx, node, Child(path, "name"), "is required");
+  l.name = GetNonEmptyString(ctx, node["name"], Child(path, "name"));
+  if (!node["url"]) Fail(ctx, node, Child(path, "url"), "is required");
+  l.poll.name = l.name;
+  l.poll.line = node.Mark().line + 1;
+  l.poll.url = GetUrl(ctx, node["url"], Child(path, "url"));
+  if (auto n = node["source"]) {
+    std::string source = GetString(ctx, n, Child(path, "source"));
+    if (source == "json_list") {
+      l.kind = ListKind::kJsonList;
+    } else if (source == "mcp") {
+      l.kind = ListKind::kMcp;
+    } else {
+      Fail(ctx, n, Child(path, "source"),
+           "unknown list source \"" + source + "\" (one of: json_list, mcp)");
+    }
+  }
+  if (auto n = node["items_pointer"]) l.items_pointer = GetPointer(ctx, n, Child(path, "items_pointer"));
+  for (auto [key, field] : {std::pair<const char*, std::string*>{"name_field", &l.name_field},
+                            {"type_field", &l.type_field},
+                            {"state_field", &l.state_field},
+                            {"default_type", &l.default_type}}) {
+    if (auto n = node[key]) *field = GetNonEmptyString(ctx, n, Child(path, key));
+  }
+  if (auto n = node["absent_after"]) l.absent_after = GetInt(ctx, n, Child(path, "absent_after"), 1);
+  if (auto n = node["tool"]) {
+    if (l.kind != ListKind::kMcp) Fail(ctx, n, Child(path, "tool"), "only applies to source mcp");
+    l.tool = GetNonEmptyString(ctx, n, Child(path, "tool"));
+  }
+  ParsePollOptions(ctx, g, node, path, l.poll);
+  l.poll.source = SourceKind::kJson;
+  CheckTlsScheme(ctx, node, path, l.poll);
+  return l;
+}
+
+// The template every discovered target of a file_sd / http_sd block gets.
+ServiceConfig ParseTemplate(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& node,
+                            const std::string& path, std::string& target_path,
+                            std::string& scheme) {
+  ServiceConfig t;
+  t.line = node.Mark().line + 1;
+  if (auto n = node["type"]) t.type = GetNonEmptyString(ctx, n, Child(path, "type"));
+  if (auto n = node["path"]) {
+    target_path = GetNonEmptyString(ctx, n, Child(path, "path"));
+    if (target_path[0] != '/') Fail(ctx, n, Child(path, "path"), "must start with /");
+  }
+  if (auto n = node["scheme"]) {
+    scheme = GetString(ctx, n, Child(path, "scheme"));
+    if (scheme != "http" && scheme != "https") {
+      Fail(ctx, n, Child(path, "scheme"), "must be http or https");
+    }
+  }
+  ParseSourceOptions(ctx, node, path, t);
+  ParsePollOptions(ctx, g, node, path, t);
+  return t;
+}
+
+FileSdConfig ParseFileSd(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& node,
+                         const std::string& path) {
+  CheckKeys(ctx, node, path,
+            Keys({{"files", "refresh_interval", "type", "path", "scheme"}, kServiceKeys,
+                  kPollKeys}));
+  FileSdConfig f;
+  if (!node["files"]) Fail(ctx, node, Child(path, "files"), "is required");
+  for (auto& file : GetStringList(ctx, node["files"], Child(path, "files"))) {
+    std::filesystem::path p(file);
+    if (p.is_relative()) p = ctx.base_dir / p;
+    f.files.push_back(p.string());
+  }
+  if (f.files.empty()) Fail(ctx, node["files"], Child(path, "files"), "must not be empty");
+  if (auto n = node["refresh_interval"]) {
+    f.refresh_interval = GetDuration(ctx, n, Child(path, "refresh_interval"));
+  }
+  f.service = ParseTemplate(ctx, g, node, path, f.path, f.scheme);
+  return f;
+}
+
+HttpSdConfig ParseHttpSd(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& node,
+                         const std::string& path) {
+  CheckKeys(ctx, node, path,
+            Keys({{"url", "refresh_interval", "type", "path", "scheme"}, kServiceKeys,
+                  kPollKeys}));
+  HttpSdConfig h;
+  if (!node["url"]) Fail(ctx, node, Child(path, "url"), "is required");
+  h.url = GetUrl(ctx, node["url"], Child(path, "url"));
+  if (auto n = node["refresh_interval"]) {
+    h.refresh_interval = GetDuration(ctx, n, Child(path, "refresh_interval"));
+  }
+  h.service = ParseTemplate(ctx, g, node, path, h.path, h.scheme);
+  return h;
+}
+
+template <class T, class F>
+std::vector<T> ParseSequence(const Ctx& ctx, const YAML::Node& root, const char* key, F parse) {
+  std::vector<T> out;
+  const YAML::Node node = root[key];
+  if (!node || node.IsNull()) return out;
+  if (!node.IsSequence()) Fail(ctx, node, key, "must be a list");
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    out.push_back(parse(node[i], std::string(key) + "[" + std::to_string(i) + "]"));
+  }
+  return out;
 }
 
 Config Parse(const Ctx& ctx, const YAML::Node& root) {
   Config config;
   config.file = ctx.file;
   if (root.IsNull() || !root.IsDefined()) return config;
-  CheckKeys(ctx, root, "", {"global", "services"});
+  CheckKeys(ctx, root, "", {"global", "services", "lists", "file_sd", "http_sd"});
   config.global = ParseGlobal(ctx, root["global"]);
-  if (auto services = root["services"]) {
-    if (services.IsNull()) return config;
-    if (!services.IsSequence()) Fail(ctx, services, "services", "must be a list");
-    std::map<std::string, int> names;
-    for (std::size_t i = 0; i < services.size(); ++i) {
+  const GlobalConfig& g = config.global;
+  config.services = ParseSequence<ServiceConfig>(
+      ctx, root, "services",
+      [&](const YAML::Node& n, const std::string& p) { return ParseService(ctx, g, n, p); });
+  config.lists = ParseSequence<ListConfig>(
+      ctx, root, "lists",
+      [&](const YAML::Node& n, const std::string& p) { return ParseList(ctx, g, n, p); });
+  config.file_sd = ParseSequence<FileSdConfig>(
+      ctx, root, "file_sd",
+      [&](const YAML::Node& n, const std::string& p) { return ParseFileSd(ctx, g, n, p); });
+  config.http_sd = ParseSequence<HttpSdConfig>(
+      ctx, root, "http_sd",
+      [&](const YAML::Node& n, const std::string& p) { return ParseHttpSd(ctx, g, n, p); });
+  // Names are unique among services, and among lists (a list's name is
+  // the service_name of its own poll series).
+  std::map<std::string, int> names;
+  for (std::size_t i = 0; i < config.services.size(); ++i) {
+    const auto& s = config.services[i];
+    auto [it, fresh] = names.emplace(s.name, s.line);
+    if (!fresh) {
       std::string path = "services[" + std::to_string(i) + "]";
-      ServiceConfig s = ParseService(ctx, config.global, services[i], path);
-      auto [it, fresh] = names.emplace(s.name, s.line);
-      if (!fresh) {
-        Fail(ctx, services[i]["name"], Child(path, "name"),
-             "duplicate service name \"" + s.name + "\" (first at line " +
-                 std::to_string(it->second) + ")");
-      }
-      config.services.push_back(std::move(s));
+      Fail(ctx, root["services"][i]["name"], Child(path, "name"),
+           "duplicate service name \"" + s.name + "\" (first at line " +
+               std::to_string(it->second) + ")");
+    }
+  }
+  std::map<std::string, int> list_names;
+  for (std::size_t i = 0; i < config.lists.size(); ++i) {
+    const auto& l = config.lists[i];
+    auto [it, fresh] = list_names.emplace(l.name, l.poll.line);
+    if (!fresh) {
+      std::string path = "lists[" + std::to_string(i) + "]";
+      Fail(ctx, root["lists"][i]["name"], Child(path, "name"),
+           "duplicate list name \"" + l.name + "\" (first at line " +
+               std::to_string(it->second) + ")");
     }
   }
   return config;
@@ -489,6 +656,16 @@ Url ParseUrl(const std::string& text) {
                                                : "[" + url.host + "]:" + url.port;
   }
   return url;
+}
+
+bool IsValidJsonPointer(const std::string& pointer) {
+  try {
+    nlohmann::json::json_pointer p(pointer);
+    (void)p;
+    return true;
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
 }
 
 bool ServiceConfig::SamePolling(const ServiceConfig& other) const {

@@ -21,6 +21,21 @@ bool ParseBool(const std::string& name, const std::string& value) {
                               value + "\"");
 }
 
+int ParseInt(const std::string& name, const std::string& value, int min) {
+  int out = 0;
+  std::size_t used = 0;
+  try {
+    out = std::stoi(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != value.size() || out < min) {
+    throw std::invalid_argument("--" + name + ": expected an integer >= " +
+                                std::to_string(min) + ", got \"" + value + "\"");
+  }
+  return out;
+}
+
 const std::vector<FlagSpec>& Specs() {
   static const std::vector<FlagSpec> specs = {
       {"config.file", "Configuration file (default: config/example.yaml).", false,
@@ -43,6 +58,18 @@ const std::vector<FlagSpec>& Specs() {
        }},
       {"storage.state-file", "File to persist service states and counters in.", false,
        [](Flags& f, const std::string& v) { f.state_file = v; }},
+      {"shard.count", "Number of shards (replicas) splitting the services (default 1).",
+       false,
+       [](Flags& f, const std::string& v) {
+         f.shard_count = ParseInt("shard.count", v, 1);
+       }},
+      {"shard.index",
+       "This replica's shard, 0..count-1 (default: the ordinal suffix of the "
+       "hostname, as a StatefulSet pod has).",
+       false,
+       [](Flags& f, const std::string& v) {
+         f.shard_index = ParseInt("shard.index", v, 0);
+       }},
       {"log.level", "Only log messages with the given severity or above: debug, info, warn, error.",
        false,
        [](Flags& f, const std::string& v) {
@@ -109,6 +136,9 @@ Flags ParseFlags(const std::vector<std::string>& args) {
       }
     }
     spec->set(flags, *value);
+  }
+  if (flags.shard_index >= flags.shard_count) {
+    throw std::invalid_argument("--shard.index must be below --shard.count");
   }
   return flags;
 }

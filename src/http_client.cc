@@ -249,7 +249,7 @@ struct HttpClient::Impl {
 
   template <class Stream>
   net::awaitable<HttpResult> Exchange(Stream& stream, Connection& conn,
-                                      const http::request<http::empty_body>& req,
+                                      const http::request<http::string_body>& req,
                                       Clock::time_point deadline, bool& stale,
                                       std::string& location) {
     beast::get_lowest_layer(stream).expires_at(deadline);
@@ -278,20 +278,33 @@ struct HttpClient::Impl {
     if (auto it = res.find(http::field::location); it != res.end()) {
       location = std::string(it->value());
     }
+    for (const auto& field : res) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      result.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
     if (!res.keep_alive()) conn.Close();
     result.body = std::move(res.body());
     co_return result;
   }
 
   net::awaitable<HttpResult> Fetch(Connection& conn, const Url& target,
+                                   const HttpRequestSpec& spec,
                                    Clock::time_point deadline,
                                    std::string& location) {
-    http::request<http::empty_body> req{http::verb::get, target.target, 11};
+    http::request<http::string_body> req{http::string_to_verb(spec.method),
+                                         target.target, 11};
     req.set(http::field::host, target.host_header);
     req.set(http::field::user_agent,
             std::string("service_state_exporter/") + kVersion);
     req.set(http::field::accept, "application/json, */*;q=0.5");
     for (const auto& [name, value] : options.headers) req.set(name, value);
+    for (const auto& [name, value] : spec.headers) req.set(name, value);
+    if (!spec.content_type.empty()) req.set(http::field::content_type, spec.content_type);
+    if (spec.method != "GET" || !spec.body.empty()) {
+      req.body() = spec.body;
+      req.prepare_payload();
+    }
     for (int attempt = 0; attempt < 2; ++attempt) {
       bool reused = conn.open();
       if (!reused) {
@@ -318,7 +331,7 @@ struct HttpClient::Impl {
     co_return Failure(Outcome::kConnectError, "connection closed by peer");
   }
 
-  net::awaitable<HttpResult> Get() {
+  net::awaitable<HttpResult> Run(const HttpRequestSpec& spec) {
     const Clock::time_point deadline = Clock::now() + options.timeout;
     Url current = url;
     Connection detour;  // for redirects to another origin
@@ -334,8 +347,8 @@ struct HttpClient::Impl {
         conn = &detour;
       }
       std::string location;
-      HttpResult result = co_await Fetch(*conn, current, deadline, location);
-      const bool redirect = result.outcome == Outcome::kOk &&
+      HttpResult result = co_await Fetch(*conn, current, spec, deadline, location);
+      const bool redirect = spec.method == "GET" && result.outcome == Outcome::kOk &&
                             result.status >= 300 && result.status < 400 &&
                             !location.empty();
       if (!options.follow_redirects || !redirect) {
@@ -375,11 +388,13 @@ HttpClient::HttpClient(net::any_io_executor executor, Url url,
 
 HttpClient::~HttpClient() = default;
 
-net::awaitable<HttpResult> HttpClient::Get() {
+net::awaitable<HttpResult> HttpClient::Get() { return Request(HttpRequestSpec{}); }
+
+net::awaitable<HttpResult> HttpClient::Request(HttpRequestSpec spec) {
   impl_->busy = true;
   HttpResult result;
   try {
-    result = co_await impl_->Get();
+    result = co_await impl_->Run(spec);
   } catch (const std::exception& e) {
     impl_->primary.Close();
     result = Failure(Outcome::kConnectError, std::string("internal: ") + e.what());

@@ -35,22 +35,26 @@ std::uint64_t StableHash(std::string_view text) {
 struct Poller::Impl {
   net::any_io_executor executor;
   PollCallback callback;
+  PollFetch fetch;
   HttpClient client;
   net::steady_timer timer;
   bool stopped = false;
 
-  Impl(net::any_io_executor ex, const ServiceConfig& service, PollCallback cb)
+  Impl(net::any_io_executor ex, const ServiceConfig& service, PollCallback cb,
+       PollFetch f)
       : executor(ex),
         callback(std::move(cb)),
+        fetch(std::move(f)),
         client(ex, service.url, ClientOptionsFor(service)),
         timer(ex) {}
 };
 
 Poller::Poller(net::any_io_executor executor,
                std::shared_ptr<const ServiceConfig> service,
-               PollCallback callback)
+               PollCallback callback, PollFetch fetch)
     : service_(std::move(service)),
-      impl_(std::make_unique<Impl>(executor, *service_, std::move(callback))) {}
+      impl_(std::make_unique<Impl>(executor, *service_, std::move(callback),
+                                   std::move(fetch))) {}
 
 Poller::~Poller() = default;
 
@@ -73,11 +77,16 @@ void Poller::Start(std::chrono::milliseconds first_delay) {
       co_await impl.timer.async_wait(net::as_tuple(net::use_awaitable));
       if (impl.stopped) break;
       const Clock::time_point start = Clock::now();
-      HttpResult http = co_await impl.client.Get();
+      HttpResult http;
+      if (impl.fetch) {
+        http = co_await impl.fetch(impl.client);
+      } else {
+        http = co_await impl.client.Get();
+      }
       if (impl.stopped) break;
       const Clock::time_point end = Clock::now();
       PollResult result;
-      result.observation = ObserveService(service, http);
+      result.http = std::move(http);
       result.duration_seconds = std::chrono::duration<double>(end - start).count();
       result.start_lag_seconds = std::chrono::duration<double>(start - next).count();
       result.finished_at = UnixNow();

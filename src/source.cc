@@ -31,10 +31,10 @@ std::string NormalizeState(const std::string& raw,
   return state;
 }
 
-std::string CheckStateString(std::string_view state) {
+std::string CheckStateString(std::string_view state, std::size_t max_length) {
   if (state.empty()) return "state is an empty string";
-  if (state.size() > kMaxStateLength) {
-    return "state is longer than " + std::to_string(kMaxStateLength) + " bytes";
+  if (state.size() > max_length) {
+    return "state is longer than " + std::to_string(max_length) + " bytes";
   }
   // UTF-8 validity (no overlong forms checked) and no control characters.
   std::size_t i = 0;

@@ -114,11 +114,56 @@ struct ServiceConfig {
   bool operator==(const ServiceConfig&) const = default;
 };
 
+enum class ListKind { kJsonList, kMcp };
+
+/// One endpoint that reports many services (PRODUCT.md §2 json_list, mcp).
+struct ListConfig {
+  std::string name;  ///< service_name of the list's own poll series
+  ListKind kind = ListKind::kJsonList;
+  std::string items_pointer = "/services";
+  std::string name_field = "name";
+  std::string type_field = "service_type";
+  std::string state_field = "state";
+  std::string default_type = "service";
+  int absent_after = 3;
+  std::string tool = "core_service_list";  ///< MCP tool called each poll
+  /// How the list itself is polled (url, interval, timeout, auth, TLS,
+  /// limits) and how its services are tracked (state_map, keep_case,
+  /// up_states, transition_after). `poll.name` is the list's name.
+  ServiceConfig poll;
+  bool operator==(const ListConfig&) const = default;
+};
+
+/// A Prometheus file_sd block: each target of the files becomes a service.
+struct FileSdConfig {
+  std::vector<std::string> files;  ///< globs, absolute
+  Duration refresh_interval = std::chrono::seconds(5);  ///< mtime check period
+  std::string path = "/";   ///< URL path unless a target sets __path__
+  std::string scheme = "http";  ///< unless a target sets __scheme__
+  ServiceConfig service;    ///< template: everything but name and url
+  bool operator==(const FileSdConfig&) const = default;
+};
+
+/// A Prometheus http_sd block: the target list comes from a URL.
+struct HttpSdConfig {
+  Url url;
+  Duration refresh_interval = std::chrono::seconds(60);
+  std::string path = "/";
+  std::string scheme = "http";
+  ServiceConfig service;  ///< template: everything but name and url
+  bool operator==(const HttpSdConfig&) const = default;
+};
+
 /// A whole configuration file.
 struct Config {
   std::string file;  ///< path it was loaded from
   GlobalConfig global;
   std::vector<ServiceConfig> services;
+  std::vector<ListConfig> lists;
+  std::vector<FileSdConfig> file_sd;
+  std::vector<HttpSdConfig> http_sd;
+  /// Equal configs (secret file contents included) make a reload a no-op.
+  bool operator==(const Config&) const = default;
 };
 
 /// Parses YAML text. `file` is used in messages; relative secret file paths
@@ -129,6 +174,9 @@ Config ParseConfig(const std::string& yaml, const std::string& file,
 /// Reads and parses a config file. Throws ConfigError (also when the file
 /// cannot be read). Thread-safe.
 Config LoadConfigFile(const std::string& path);
+
+/// True if `pointer` is a valid RFC 6901 JSON pointer.
+bool IsValidJsonPointer(const std::string& pointer);
 
 /// True if `name` is a valid Prometheus metric name prefix.
 bool IsValidMetricName(const std::string& name);

@@ -16,6 +16,8 @@ struct Flags {
   std::string telemetry_path = "/metrics";
   bool enable_lifecycle = false;
   std::string state_file;
+  int shard_index = -1;  ///< -1: from the StatefulSet ordinal of the hostname
+  int shard_count = 1;
   LogLevel log_level = LogLevel::kInfo;
   LogFormat log_format = LogFormat::kLogfmt;
   bool version = false;

@@ -26,6 +26,15 @@ struct HttpClientOptions {
   TlsConfig tls;
 };
 
+/// A request other than a plain GET (used by the MCP source).
+struct HttpRequestSpec {
+  std::string method = "GET";
+  std::string body;
+  std::string content_type;
+  /// Extra headers for this request only (on top of the client's).
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
 /// Builds client options from a service's config: limits, redirects, TLS,
 /// custom headers, and the Authorization header from its secret files.
 HttpClientOptions ClientOptionsFor(const ServiceConfig& service);
@@ -46,6 +55,10 @@ class HttpClient {
   /// timeout (name resolution excepted: it is bounded by the system
   /// resolver). Never throws: failures are results.
   boost::asio::awaitable<HttpResult> Get();
+
+  /// Sends `spec` to the URL (redirects are followed only for GET). Same
+  /// guarantees as Get().
+  boost::asio::awaitable<HttpResult> Request(HttpRequestSpec spec);
 
   /// Closes the kept-alive connection; a pending Get() completes at once
   /// with an error.

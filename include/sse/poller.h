@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -12,9 +13,11 @@
 
 namespace sse {
 
+class HttpClient;
+
 /// Result of one poll, handed to the poll callback.
 struct PollResult {
-  Observation observation;
+  HttpResult http;  ///< what the exchange brought back
   double duration_seconds = 0;
   double finished_at = 0;     ///< Unix seconds
   double start_lag_seconds = 0;  ///< how late the poll started vs schedule
@@ -22,6 +25,10 @@ struct PollResult {
 
 using PollCallback =
     std::function<void(const ServiceConfig& service, const PollResult& result)>;
+
+/// How one poll talks to the target; the default is one GET of the URL.
+using PollFetch =
+    std::function<boost::asio::awaitable<HttpResult>(HttpClient& client)>;
 
 /// Stable 64-bit FNV-1a hash of a string: spreads first polls over the
 /// interval and assigns shards. Thread-safe.
@@ -35,7 +42,8 @@ std::uint64_t StableHash(std::string_view text);
 class Poller : public std::enable_shared_from_this<Poller> {
  public:
   Poller(boost::asio::any_io_executor executor,
-         std::shared_ptr<const ServiceConfig> service, PollCallback callback);
+         std::shared_ptr<const ServiceConfig> service, PollCallback callback,
+         PollFetch fetch = {});
   ~Poller();
 
   /// Starts the loop; the first poll comes after `first_delay`.

@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "sse/config.h"
 #include "sse/metrics.h"
@@ -20,6 +22,15 @@ struct HttpResult {
   unsigned status = 0;
   std::string body;
   std::string error;
+  /// Response headers, names lower-cased (bounded by the header limit).
+  std::vector<std::pair<std::string, std::string>> headers;
+  /// First value of a response header (`name` lower-case), or empty.
+  std::string Header(std::string_view name) const {
+    for (const auto& [k, v] : headers) {
+      if (k == name) return v;
+    }
+    return "";
+  }
 };
 
 /// One observation of a service: the poll outcome and the observed state.
@@ -45,10 +56,11 @@ std::string NormalizeState(const std::string& raw,
                            const std::map<std::string, std::string>& state_map,
                            bool keep_case);
 
-/// Checks that a state string is usable as a label value: non-empty, at
-/// most kMaxStateLength bytes, valid UTF-8 without control characters.
-/// Returns an error text, or empty when valid.
-std::string CheckStateString(std::string_view state);
+/// Checks that a string from a target is usable as a label value:
+/// non-empty, at most `max_length` bytes, valid UTF-8 without control
+/// characters. Returns an error text ("state is ..."), or empty when valid.
+std::string CheckStateString(std::string_view state,
+                             std::size_t max_length = kMaxStateLength);
 
 /// True if the JSON text nests deeper than `max_depth` (strings are
 /// skipped). Cheap pre-check that keeps hostile bodies from the parser.

@@ -19,10 +19,35 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$REPO_ROOT"
 
-require kubectl "use the machine image's kubectl 1.32 (Debian's kubernetes-client 1.20 has no kustomize components)"
-kustomize_version="$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\{0,1\}\([0-9]*\).*/\1/p')"
-[[ -n "$kustomize_version" && "$kustomize_version" -ge 4 ]] ||
-  fail "kubectl $(kubectl version --client 2>/dev/null | head -1) has no kustomize >= 4, which components need; use kubectl >= 1.21 (the machine image has 1.32)"
+# A kubectl whose kustomize can render components. `kubectl` on PATH comes
+# first, but on these machines /usr/bin/kubectl may be the Google Cloud SDK's
+# dispatcher, seen replaced by a stub that only prints "v1.20.2" and renders
+# nothing; the SDK's versioned binaries beside it are real. $KUBECTL wins.
+# A candidate must report kustomize >= 4 and render a one-object
+# kustomization, so a stub or a too-old kubectl is never used.
+kubectl_renders() {
+  local k="$1" major probe
+  major="$("$k" version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\{0,1\}\([0-9]*\).*/\1/p')"
+  [[ -n "$major" && "$major" -ge 4 ]] || return 1
+  probe="$(mktemp -d)"
+  printf 'resources: [cm.yaml]\n' >"$probe/kustomization.yaml"
+  printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: probe}\n' >"$probe/cm.yaml"
+  "$k" kustomize "$probe" 2>/dev/null | grep -q '^kind: ConfigMap'
+  local rc=$?
+  rm -rf "$probe"
+  return $rc
+}
+KUBECTL_BIN=""
+candidates=()
+[[ -n "${KUBECTL:-}" ]] && candidates+=("$KUBECTL")
+command -v kubectl >/dev/null && candidates+=("$(command -v kubectl)")
+mapfile -t -O "${#candidates[@]}" candidates < <(ls -d /usr/lib/google-cloud-sdk/bin/kubectl.1.* 2>/dev/null | sort -rV)
+for k in "${candidates[@]}"; do
+  if kubectl_renders "$k"; then KUBECTL_BIN="$k"; break; fi
+done
+[[ -n "$KUBECTL_BIN" ]] ||
+  fail "no kubectl with kustomize >= 4 (components) that renders; tried: ${candidates[*]:-none}. Use kubectl >= 1.21 (the machine image has /usr/lib/google-cloud-sdk/bin/kubectl.1.32) or set KUBECTL"
+echo "using $KUBECTL_BIN ($("$KUBECTL_BIN" version --client 2>/dev/null | tr '\n' ' '))"
 ensure_node_modules
 binary="$(exporter_binary)"
 make_tmp
@@ -39,7 +64,7 @@ for kf in "${kfiles[@]}"; do
     continue
   fi
   out="$TMP/render-${#renders[@]}.yaml"
-  if ! kubectl kustomize "$dir" >"$out" 2>"$TMP/stderr"; then
+  if ! "$KUBECTL_BIN" kustomize "$dir" >"$out" 2>"$TMP/stderr"; then
     cat "$TMP/stderr" >&2
     fail "kubectl kustomize $dir failed"
   fi

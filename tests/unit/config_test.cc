@@ -102,6 +102,26 @@ TEST_CASE("defaults are those of PRODUCT.md", "[config]") {
   REQUIRE_FALSE(c.services[0].follow_redirects);
 }
 
+TEST_CASE("lists, file_sd and http_sd parse with their defaults", "[config]") {
+  sse::Config c = sse::LoadConfigFile(DataDir() + "/valid-fleet.yaml");
+  REQUIRE(c.lists.size() == 2);
+  REQUIRE(c.lists[0].kind == sse::ListKind::kJsonList);
+  REQUIRE(c.lists[0].default_type == "MCPServer");
+  REQUIRE(c.lists[0].absent_after == 3);
+  REQUIRE(c.lists[0].name_field == "name");
+  REQUIRE(c.lists[0].type_field == "service_type");
+  REQUIRE(c.lists[0].state_field == "state");
+  REQUIRE(c.lists[1].kind == sse::ListKind::kMcp);
+  REQUIRE(c.lists[1].tool == "core_service_list");
+  REQUIRE(c.lists[1].poll.bearer_token.Reveal() == "hunter2-secret-token");
+  REQUIRE(c.file_sd.size() == 1);
+  REQUIRE(c.file_sd[0].files[0] == DataDir() + "/targets/*.json");
+  REQUIRE(c.file_sd[0].path == "/healthz");
+  REQUIRE(c.http_sd.size() == 1);
+  REQUIRE(c.http_sd[0].refresh_interval == 60s);
+  REQUIRE(c.http_sd[0].service.source == sse::SourceKind::kJson);
+}
+
 TEST_CASE("an empty config is valid", "[config]") {
   sse::Config c = sse::LoadConfigFile(DataDir() + "/valid-empty.yaml");
   REQUIRE(c.services.empty());
