@@ -4,6 +4,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <chrono>
 #include <map>
+#include <optional>
 
 #include "sse/config.h"
 #include "sse/handlers.h"
@@ -13,6 +14,7 @@
 #include "sse/tracker.h"
 #include "sse/version.h"
 #include "sse/web.h"
+#include "sse/web_config.h"
 
 namespace sse {
 namespace {
@@ -48,6 +50,12 @@ struct App::Impl {
   std::map<std::string, std::shared_ptr<Poller>> pollers;
   std::map<std::string, PollStatus> status;
   std::map<std::string, PollSeries> series;
+  std::optional<WebConfig> web_config;
+  double start_time = 0;
+  double last_reload_attempt = 0;
+  double last_reload_success = 0;
+  bool reload_ok = true;
+  std::string last_reload_error;
   bool stopping = false;
 
   explicit Impl(Flags f) : flags(std::move(f)) {}
@@ -151,29 +159,74 @@ struct App::Impl {
     config = std::move(next);
   }
 
-  // Loads the config file again; a bad one is rejected whole.
+  // Loads the web config file (if any) and applies it to the server.
+  // Throws ConfigError for a bad file and std::runtime_error for unusable
+  // certificates; then the running settings stay.
+  std::optional<WebConfig> LoadWebConfig() {
+    if (flags.web_config_file.empty()) return std::nullopt;
+    return LoadWebConfigFile(flags.web_config_file);
+  }
+
+  void ApplyWebConfig(std::optional<WebConfig> next) {
+    if (!next) return;
+    web->Configure(*next);
+    Log(LogLevel::kInfo, "web config loaded",
+        {{"file", next->file},
+         {"tls", next->tls ? "true" : "false"},
+         {"basic_auth_users", std::to_string(next->basic_auth_users.size())}});
+    web_config = std::move(next);
+  }
+
+  // Loads the config file (and the web config file) again; a bad one is
+  // rejected whole and the running ones stay.
   bool Reload(std::string& error) {
+    last_reload_attempt = UnixNow();
     try {
+      std::optional<WebConfig> next_web = LoadWebConfig();
       auto next = std::make_shared<const Config>(LoadConfigFile(flags.config_file));
       if (next->global.metric_namespace != metrics->metric_namespace()) {
         throw ConfigError(flags.config_file +
                           ": global.metric_namespace: cannot change on reload "
                           "(restart the exporter)");
       }
+      ApplyWebConfig(std::move(next_web));  // may throw: nothing changed yet
       ApplyConfig(std::move(next));
       metrics->reload_successful.Set(1);
-      metrics->reload_success_timestamp.Set(UnixNow());
+      last_reload_success = UnixNow();
+      metrics->reload_success_timestamp.Set(last_reload_success);
+      reload_ok = true;
+      last_reload_error.clear();
       Log(LogLevel::kInfo, "config reloaded",
           {{"file", flags.config_file},
            {"services", std::to_string(config->services.size())}});
       return true;
-    } catch (const ConfigError& e) {
+    } catch (const std::exception& e) {  // ConfigError, or TLS files unusable
       metrics->reload_successful.Set(0);
+      reload_ok = false;
       error = e.what();
+      last_reload_error = error;
       Log(LogLevel::kError, "config reload failed; keeping the running config",
           {{"err", error}});
       return false;
     }
+  }
+
+  ExporterStatus Status() const {
+    ExporterStatus st;
+    st.config_file = flags.config_file;
+    st.web_config_file = flags.web_config_file;
+    st.tls = web && web->tls();
+    st.basic_auth = web_config && !web_config->basic_auth_users.empty();
+    st.start_time = start_time;
+    st.now = UnixNow();
+    st.reload_successful = reload_ok;
+    st.last_reload_success = last_reload_success;
+    st.last_reload_attempt = last_reload_attempt;
+    st.last_reload_error = last_reload_error;
+    st.services = pollers.size();
+    st.services_polled = PolledCount();
+    st.ready = config && st.services_polled >= st.services;
+    return st;
   }
 
   std::vector<ServiceRow> Rows(const std::string& name_filter,
@@ -216,7 +269,8 @@ struct App::Impl {
       return {200, "text/plain; charset=utf-8", "", {}};
     }
     const bool known = req.path == flags.telemetry_path || req.path == "/" ||
-                       req.path == "/api/v1/services" || req.path == "/-/healthy" ||
+                       req.path == "/api/v1/services" || req.path == "/api/v1/status" ||
+                       req.path == "/-/healthy" ||
                        req.path == "/-/ready";
     if (!known) return {404, "text/plain; charset=utf-8", "404 page not found\n", {}};
     if (!get) return not_allowed("GET, HEAD");
@@ -234,6 +288,9 @@ struct App::Impl {
               "Not ready: " + std::to_string(polled) + " of " +
                   std::to_string(total) + " services polled.\n",
               {}};
+    }
+    if (req.path == "/api/v1/status") {
+      return {200, "application/json", RenderStatusJson(Status()), {}};
     }
     if (req.path == "/api/v1/services") {
       return {200, "application/json",
@@ -275,12 +332,26 @@ struct App::Impl {
       Log(LogLevel::kError, "cannot load config", {{"err", e.what()}});
       return 1;
     }
+    start_time = UnixNow();
+    std::optional<WebConfig> initial_web;
+    try {
+      initial_web = LoadWebConfig();
+    } catch (const ConfigError& e) {
+      Log(LogLevel::kError, "cannot load web config", {{"err", e.what()}});
+      return 1;
+    }
     metrics = std::make_unique<Metrics>(initial->global.metric_namespace);
     tracker = std::make_unique<Tracker>(*metrics);
     WebServerOptions web_options;
     web_options.listen_address = flags.listen_address;
     web = std::make_unique<WebServer>(io.get_executor(), web_options,
                                       [this](const WebRequest& r) { return Handle(r); });
+    try {
+      ApplyWebConfig(std::move(initial_web));
+    } catch (const std::exception& e) {
+      Log(LogLevel::kError, "cannot use web config", {{"err", e.what()}});
+      return 1;
+    }
     try {
       web->Start();
     } catch (const std::exception& e) {
@@ -293,10 +364,13 @@ struct App::Impl {
          {"config", flags.config_file},
          {"services", std::to_string(initial->services.size())}});
     Log(LogLevel::kInfo, "listening",
-        {{"address", flags.listen_address}, {"port", std::to_string(web->port())}});
+        {{"address", flags.listen_address},
+         {"port", std::to_string(web->port())},
+         {"tls", web->tls() ? "true" : "false"}});
     ApplyConfig(std::move(initial));
     metrics->reload_successful.Set(1);
-    metrics->reload_success_timestamp.Set(UnixNow());
+    last_reload_attempt = last_reload_success = UnixNow();
+    metrics->reload_success_timestamp.Set(last_reload_success);
     WaitForSignal();
     io.run();
     Log(LogLevel::kInfo, "stopped");

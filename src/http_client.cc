@@ -120,10 +120,27 @@ Outcome ClassifyReadError(const boost::system::error_code& ec) {
   return Outcome::kConnectError;
 }
 
+// Errors of a kept-alive connection that the server closed meanwhile. Over
+// TLS a server that drops an idle connection without close_notify shows up
+// as stream_truncated.
 bool IsStaleConnectionError(const boost::system::error_code& ec) {
   return ec == http::error::end_of_stream || ec == net::error::eof ||
          ec == net::error::connection_reset || ec == net::error::broken_pipe ||
-         ec == net::error::connection_aborted;
+         ec == net::error::connection_aborted ||
+         ec == ssl::error::stream_truncated;
+}
+
+// "TLS handshake: <error>", with OpenSSL's reason when the peer's
+// certificate failed verification (unknown CA, hostname mismatch, ...).
+std::string HandshakeError(const boost::system::error_code& ec, SSL* ssl) {
+  std::string text = "TLS handshake: " + ec.message();
+  const long verify = SSL_get_verify_result(ssl);
+  if (verify != X509_V_OK) {
+    text += " (";
+    text += X509_verify_cert_error_string(verify);
+    text += ")";
+  }
+  return text;
 }
 
 }  // namespace
@@ -230,18 +247,26 @@ struct HttpClient::Impl {
         std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*stream), *ctx);
     const std::string name =
         options.tls.server_name.empty() ? conn.host : options.tls.server_name;
-    if (!IsIpAddress(name)) {
-      SSL_set_tlsext_host_name(secure->native_handle(), name.c_str());
-    }
+    SSL* native = secure->native_handle();
+    const bool ip = IsIpAddress(name);
+    if (!ip) SSL_set_tlsext_host_name(native, name.c_str());  // SNI
     if (!options.tls.insecure_skip_verify) {
-      secure->set_verify_callback(ssl::host_name_verification(name));
+      // OpenSSL checks the name during verification (SAN DNS or IP entry),
+      // so a mismatch fails the handshake with its own reason.
+      const int set = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(native),
+                                                         name.c_str())
+                         : SSL_set1_host(native, name.c_str());
+      if (set != 1) {
+        co_return Failure(Outcome::kTlsError,
+                          "TLS setup: cannot verify server name \"" + name + "\"");
+      }
     }
     beast::get_lowest_layer(*secure).expires_at(deadline);
     auto [hec] = co_await secure->async_handshake(ssl::stream_base::client, kUseTuple);
     if (hec) {
       co_return Failure(hec == beast::error::timeout ? Outcome::kTimeout
                                                      : Outcome::kTlsError,
-                        "TLS handshake: " + hec.message());
+                        HandshakeError(hec, native));
     }
     conn.secure = std::move(secure);
     co_return HttpResult{};
