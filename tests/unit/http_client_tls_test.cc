@@ -4,7 +4,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include "sse/http_client.h"
@@ -290,4 +292,34 @@ TEST_CASE("a config's tls block and secret files drive an https poll", "[http_cl
     REQUIRE(req.headers.at("x-probe") == "tls");
   }
   REQUIRE(fake.connections() == 1);
+}
+
+TEST_CASE("TLS poll cost: the handshake is paid once per connection", "[http_client][tls]") {
+  const auto& pki = SharedPki();
+  FakeService plain;
+  FakeService secure(Serving(pki.server));
+  using Clock = std::chrono::steady_clock;
+  auto measure = [](ClientRig& rig, double& first_ms, double& next_ms) {
+    auto t0 = Clock::now();
+    REQUIRE(rig.Get().outcome == Outcome::kOk);
+    first_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    std::vector<double> times;
+    for (int i = 0; i < 21; ++i) {
+      t0 = Clock::now();
+      REQUIRE(rig.Get().outcome == Outcome::kOk);
+      times.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    }
+    std::sort(times.begin(), times.end());
+    next_ms = times[times.size() / 2];
+  };
+  ClientRig plain_rig(plain.Url(), sse::HttpClientOptions{});
+  ClientRig tls_rig(secure.Url(), Tls(pki.ca.cert));
+  double plain_first, plain_next, tls_first, tls_next;
+  measure(plain_rig, plain_first, plain_next);
+  measure(tls_rig, tls_first, tls_next);
+  std::printf("poll cost (ms): plain first %.3f, kept-alive median %.3f; "
+              "TLS first (handshake) %.3f, kept-alive median %.3f\n",
+              plain_first, plain_next, tls_first, tls_next);
+  REQUIRE(secure.handshakes() == 1);
+  REQUIRE(secure.connections() == 1);
 }
