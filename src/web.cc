@@ -2,6 +2,8 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/ssl.hpp>
@@ -13,6 +15,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/pct_string_view.hpp>
 #include <charconv>
+#include <optional>
 #include <set>
 
 #include "sse/log.h"
@@ -205,19 +208,35 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
     return r;
   }
 
-  // True if the request carries valid basic auth credentials (or none are
-  // configured). A cache miss runs bcrypt on the auth pool.
-  net::awaitable<bool> Authorized(const http::request<http::string_body>& req,
-                                  const Security& sec) {
-    if (!sec.auth) co_return true;
-    std::string header(req[http::field::authorization]);
-    if (auto cached = sec.auth->CheckCached(header)) co_return *cached;
-    co_return co_await net::co_spawn(
-        auth_pool.get_executor(),
-        [auth = sec.auth, header = std::move(header)]() -> net::awaitable<bool> {
-          co_return auth->Verify(header);
+  // Completes with true if `header` holds valid basic auth credentials. A
+  // cache miss runs bcrypt on the auth pool; the handler is then invoked on
+  // its own executor (the I/O thread), the way any asio operation is.
+  template <class Token>
+  auto AsyncAuthorize(std::shared_ptr<BasicAuthenticator> auth,
+                      std::string header, Token&& token) {
+    return net::async_initiate<Token, void(bool)>(
+        [this](auto handler, std::shared_ptr<BasicAuthenticator> auth,
+               std::string header) {
+          const std::optional<bool> cached = auth->CheckCached(header);
+          auto io = net::get_associated_executor(handler, executor);
+          if (cached.has_value()) {
+            net::post(io, [handler = std::move(handler), ok = *cached]() mutable {
+              std::move(handler)(ok);
+            });
+            return;
+          }
+          auto work = net::make_work_guard(io);
+          net::post(auth_pool, [handler = std::move(handler), work = std::move(work),
+                                auth = std::move(auth),
+                                header = std::move(header)]() mutable {
+            const bool ok = auth->Verify(header);
+            auto io = work.get_executor();
+            net::post(io, [handler = std::move(handler), ok]() mutable {
+              std::move(handler)(ok);
+            });
+          });
         },
-        net::use_awaitable);
+        token, std::move(auth), std::move(header));
   }
 
   // Serves requests until the peer goes, an error, or a response that ends
@@ -259,7 +278,15 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
       state.busy = true;
       auto& req = parser.get();
       WebResponse response;
-      const bool authorized = co_await Authorized(req, sec);
+      bool authorized = true;
+      if (sec.auth) {
+        // No temporaries in the co_await expression: GCC 12 destroys such
+        // temporaries twice (a double free).
+        auto check = AsyncAuthorize(sec.auth,
+                                    std::string(req[http::field::authorization]),
+                                    net::use_awaitable);
+        authorized = co_await std::move(check);
+      }
       if (!authorized) {
         Log(LogLevel::kDebug, "unauthorized request",
             {{"path", std::string(req.target())},

@@ -122,7 +122,7 @@ TEST_CASE("the landing page in Chromium: sorted, escaped table of services",
       10s));
 
   // The raw page: self-contained, no scripts, no external assets.
-  const auto page = rig.Get("/");
+  auto page = rig.Get("/");
   REQUIRE(page.status == 200);
   REQUIRE(page.headers["content-type"] == "text/html; charset=utf-8");
   for (const char* banned : {"<script", "src=", "<link", "http://", "https://", "@import"}) {

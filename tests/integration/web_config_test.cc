@@ -327,7 +327,7 @@ TEST_CASE("a bad web config fails start-up and --config.check", "[web_config]") 
        "web.yml:4: tls_server_config.ciphers: unknown key"},
       {"key of another certificate", "tls_server_config:\n  cert_file: " + pki.server.cert +
                                          "\n  key_file: " + pki.client.key + "\n",
-       "private key does not match"},
+       "key values mismatch"},
       {"not a certificate", "tls_server_config:\n  cert_file: " + config +
                                 "\n  key_file: " + pki.server.key + "\n",
        "cannot load certificate"},
