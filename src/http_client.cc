@@ -15,7 +15,10 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
+#include <filesystem>
 #include <optional>
+#include <system_error>
+#include <vector>
 
 #include "sse/version.h"
 
@@ -61,6 +64,23 @@ std::string Base64(const std::string& in) {
   return out;
 }
 
+// What identifies a version of a file: modification time and size (both
+// empty for a missing file or an empty path).
+struct FileStamp {
+  std::filesystem::file_time_type mtime{};
+  std::uintmax_t size = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+FileStamp Stamp(const std::string& path) {
+  FileStamp stamp;
+  if (path.empty()) return stamp;
+  std::error_code ec;
+  stamp.mtime = std::filesystem::last_write_time(path, ec);
+  stamp.size = ec ? 0 : std::filesystem::file_size(path, ec);
+  return stamp;
+}
+
 bool IsIpAddress(const std::string& host) {
   boost::system::error_code ec;
   net::ip::make_address(host, ec);
@@ -70,6 +90,7 @@ bool IsIpAddress(const std::string& host) {
 // One connection to one origin (scheme, host, port).
 struct Connection {
   std::string scheme, host, port;
+  std::shared_ptr<ssl::context> ctx;  // outlives `secure`, which uses it
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer{256 * 1024};
@@ -97,6 +118,7 @@ struct Connection {
     }
     plain.reset();
     secure.reset();
+    ctx.reset();
     buffer.clear();
   }
 };
@@ -171,8 +193,9 @@ struct HttpClient::Impl {
   net::any_io_executor executor;
   Url url;
   HttpClientOptions options;
-  std::optional<ssl::context> ssl_ctx;
+  std::shared_ptr<ssl::context> ssl_ctx;
   std::string ssl_setup_error;
+  std::vector<FileStamp> ssl_files;  // of ca/cert/key when ssl_ctx was built
   Connection primary;
   std::uint64_t connections = 0;
   bool busy = false;
@@ -184,33 +207,49 @@ struct HttpClient::Impl {
     primary.port = url.port;
   }
 
-  // Builds the TLS context on first use; records an error instead of
-  // throwing so that a poll reports it.
-  ssl::context* SslContext() {
-    if (ssl_ctx) return &*ssl_ctx;
-    if (!ssl_setup_error.empty()) return nullptr;
+  std::vector<FileStamp> TlsFileStamps() const {
+    std::vector<FileStamp> stamps;
+    for (const std::string* file :
+         {&options.tls.ca_file, &options.tls.cert_file, &options.tls.key_file}) {
+      stamps.push_back(Stamp(*file));
+    }
+    return stamps;
+  }
+
+  // The TLS context for a new connection. Built on first use and again
+  // whenever the CA, certificate or key file changed since (rotated
+  // certificates need no restart); a kept-alive connection keeps the context
+  // it was opened with. Records an error instead of throwing, so that a poll
+  // reports it.
+  std::shared_ptr<ssl::context> SslContext() {
+    std::vector<FileStamp> stamps = TlsFileStamps();
+    if (stamps == ssl_files && (ssl_ctx || !ssl_setup_error.empty())) {
+      return ssl_ctx;
+    }
+    ssl_files = std::move(stamps);
+    ssl_ctx.reset();
+    ssl_setup_error.clear();
     try {
-      ssl::context ctx(ssl::context::tls_client);
-      ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                      ssl::context::no_tlsv1_1);
+      auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+      ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                       ssl::context::no_tlsv1_1);
       if (!options.tls.ca_file.empty()) {
-        ctx.load_verify_file(options.tls.ca_file);
+        ctx->load_verify_file(options.tls.ca_file);
       } else {
-        ctx.set_default_verify_paths();
+        ctx->set_default_verify_paths();
       }
       if (!options.tls.cert_file.empty()) {
-        ctx.use_certificate_chain_file(options.tls.cert_file);
-        ctx.use_private_key_file(options.tls.key_file, ssl::context::pem);
+        ctx->use_certificate_chain_file(options.tls.cert_file);
+        ctx->use_private_key_file(options.tls.key_file, ssl::context::pem);
       }
-      ctx.set_verify_mode(options.tls.insecure_skip_verify ? ssl::verify_none
-                                                           : ssl::verify_peer);
-      ssl_ctx.emplace(std::move(ctx));
-      return &*ssl_ctx;
+      ctx->set_verify_mode(options.tls.insecure_skip_verify ? ssl::verify_none
+                                                            : ssl::verify_peer);
+      ssl_ctx = std::move(ctx);
     } catch (const boost::system::system_error& e) {
       ssl_setup_error = std::string("TLS setup: ") + e.what();
-      return nullptr;
     }
+    return ssl_ctx;
   }
 
   net::awaitable<HttpResult> Connect(Connection& conn, Clock::time_point deadline) {
@@ -243,7 +282,7 @@ struct HttpClient::Impl {
       conn.plain = std::move(stream);
       co_return HttpResult{};
     }
-    ssl::context* ctx = SslContext();
+    std::shared_ptr<ssl::context> ctx = SslContext();
     if (ctx == nullptr) co_return Failure(Outcome::kTlsError, ssl_setup_error);
     auto secure =
         std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*stream), *ctx);
@@ -270,6 +309,7 @@ struct HttpClient::Impl {
                                                      : Outcome::kTlsError,
                         HandshakeError(hec, native));
     }
+    conn.ctx = std::move(ctx);
     conn.secure = std::move(secure);
     co_return HttpResult{};
   }

@@ -96,7 +96,7 @@ std::vector<Fields> Matching(const std::vector<Fields>& log, const Fields& want)
 
 }  // namespace
 
-TEST_CASE("log: one info line per commit; a dead target warns once", "[log]") {
+TEST_CASE("log: one info line per commit, and a dead target warns once", "[log]") {
   const bool json = GENERATE(false, true);
   CAPTURE(json);
   FakeService fake;

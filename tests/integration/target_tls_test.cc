@@ -84,7 +84,7 @@ TEST_CASE("a target whose certificate does not verify is unreachable with tls_er
                      {"from_state", "unreachable"}, {"to_state", "running"}}) == 1.0);
 }
 
-TEST_CASE("credentials and headers go with every poll; files are re-read on reload",
+TEST_CASE("credentials and headers go with every poll, and their files are re-read on reload",
           "[target][auth]") {
   FakeService bearer;
   FakeService basic;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include "sse/http_client.h"
@@ -322,4 +323,32 @@ TEST_CASE("TLS poll cost: the handshake is paid once per connection", "[http_cli
               plain_first, plain_next, tls_first, tls_next);
   REQUIRE(secure.handshakes() == 1);
   REQUIRE(secure.connections() == 1);
+}
+
+TEST_CASE("rotated certificate files are used by the next connection", "[http_client][tls]") {
+  const auto& pki = SharedPki();
+  FakeService fake(Serving(pki.server, pki.ca.cert));
+  sse::test::TempDir dir;
+  auto copy = [&](const std::string& from, const std::string& name) {
+    std::filesystem::copy_file(from, dir.path() / name,
+                               std::filesystem::copy_options::overwrite_existing);
+  };
+  // Start with a client certificate the server does not accept.
+  copy(pki.foreign_client.cert, "client.pem");
+  copy(pki.foreign_client.key, "client.key");
+  auto options = Tls(pki.ca.cert);
+  options.tls.cert_file = (dir.path() / "client.pem").string();
+  options.tls.key_file = (dir.path() / "client.key").string();
+  ClientRig rig(fake.Url(), options);
+  REQUIRE(rig.Get().outcome == Outcome::kTlsError);
+  // The files are replaced (as cert-manager or a Secret update does).
+  std::this_thread::sleep_for(20ms);
+  copy(pki.client.cert, "client.pem");
+  copy(pki.client.key, "client.key");
+  auto r = rig.Get();
+  CAPTURE(r.error);
+  REQUIRE(r.outcome == Outcome::kOk);
+  // Unchanged files: the kept-alive connection and its context stay.
+  REQUIRE(rig.Get().outcome == Outcome::kOk);
+  REQUIRE(fake.handshakes() == 1);
 }

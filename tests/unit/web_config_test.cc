@@ -180,7 +180,7 @@ TEST_CASE("malformed Authorization headers are refused without bcrypt",
   REQUIRE(auth.bcrypt_runs() == 0);
 }
 
-TEST_CASE("successful verifications are cached; failures are not", "[web_config][auth]") {
+TEST_CASE("successful verifications are cached, failures are not", "[web_config][auth]") {
   const std::string hash = Libxcrypt("s3cret", 10);  // a realistic cost
   sse::BasicAuthenticator auth({{"alice", hash}});
   using Clock = std::chrono::steady_clock;
