@@ -121,6 +121,18 @@ TEST_CASE("the landing page in Chromium: sorted, escaped table of services",
       },
       10s));
 
+  // The JSON API filters the same rows.
+  auto unreachable =
+      nlohmann::json::parse(rig.Get("/api/v1/services?state=unreachable").body);
+  REQUIRE(unreachable["services"].size() == 1);
+  REQUIRE(unreachable["services"][0]["name"] == "alpha");
+  REQUIRE(unreachable["services"][0]["up"] == false);
+  REQUIRE(unreachable["services"][0]["last_poll"]["outcome"] == "connect_error");
+  auto by_name = nlohmann::json::parse(
+      rig.Get("/api/v1/services?name=%3Cscript%3Ealert(1)%3C%2Fscript%3E").body);
+  REQUIRE(by_name["services"].size() == 1);
+  REQUIRE(by_name["services"][0]["type"] == "<b>x</b>");
+
   // The raw page: self-contained, no scripts, no external assets.
   auto page = rig.Get("/");
   REQUIRE(page.status == 200);
