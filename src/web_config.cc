@@ -85,8 +85,10 @@ WebTlsConfig ParseTls(const Ctx& ctx, const YAML::Node& node,
   for (const char* key : {"cert_file", "key_file"}) {
     if (!node[key]) Fail(ctx, node, Child(path, key), "is required");
   }
-  tls.cert_file = GetReadableFile(ctx, node["cert_file"], Child(path, "cert_file"));
-  tls.key_file = GetReadableFile(ctx, node["key_file"], Child(path, "key_file"));
+  tls.cert_file =
+      GetReadableFile(ctx, node["cert_file"], Child(path, "cert_file"));
+  tls.key_file =
+      GetReadableFile(ctx, node["key_file"], Child(path, "key_file"));
   if (auto n = node["client_auth_type"]) {
     const std::string key_path = Child(path, "client_auth_type");
     const std::string value = GetNonEmptyString(ctx, n, key_path);
@@ -101,8 +103,9 @@ WebTlsConfig ParseTls(const Ctx& ctx, const YAML::Node& node,
       names += ClientAuthTypeName(type);
     }
     if (!found) {
-      Fail(ctx, n, key_path,
-           "unknown client_auth_type \"" + value + "\" (one of: " + names + ")");
+      Fail(
+          ctx, n, key_path,
+          "unknown client_auth_type \"" + value + "\" (one of: " + names + ")");
     }
   }
   if (auto n = node["client_ca_file"]) {
@@ -130,7 +133,8 @@ WebTlsConfig ParseTls(const Ctx& ctx, const YAML::Node& node,
     } else if (value == "TLS10" || value == "TLS11") {
       Fail(ctx, n, key_path, value + " is not supported (use TLS12 or TLS13)");
     } else {
-      Fail(ctx, n, key_path, "unknown version \"" + value + "\" (TLS12 or TLS13)");
+      Fail(ctx, n, key_path,
+           "unknown version \"" + value + "\" (TLS12 or TLS13)");
     }
   }
   return tls;
@@ -247,8 +251,8 @@ std::optional<BasicAuthenticator::Credentials> BasicAuthenticator::Decode(
   return c;
 }
 
-BasicAuthenticator::Digest BasicAuthenticator::Key(const Credentials& c,
-                                                   const std::string& hash) const {
+BasicAuthenticator::Digest BasicAuthenticator::Key(
+    const Credentials& c, const std::string& hash) const {
   // Length-prefixed fields, so ("ab", "c") and ("a", "bc") differ.
   std::string material;
   for (const std::string* field : {&c.user, &c.password, &hash}) {
@@ -294,7 +298,8 @@ bool BasicAuthenticator::Verify(std::string_view authorization) {
   ++bcrypt_runs_;
   const char* out = crypt_rn(credentials->password.c_str(), hash.c_str(),
                              data.get(), sizeof(crypt_data));
-  bool ok = known && out != nullptr && std::string_view(out).size() == hash.size() &&
+  bool ok = known && out != nullptr &&
+            std::string_view(out).size() == hash.size() &&
             CRYPTO_memcmp(out, hash.data(), hash.size()) == 0;
   if (ok) {
     const Digest key = Key(*credentials, hash);

@@ -62,7 +62,8 @@ void CheckKeys(const Ctx& ctx, const YAML::Node& node, const std::string& path,
   RequireMap(ctx, node, path);
   std::set<std::string> seen;
   for (auto it = node.begin(); it != node.end(); ++it) {
-    if (!it->first.IsScalar()) Fail(ctx, it->first, path, "keys must be strings");
+    if (!it->first.IsScalar())
+      Fail(ctx, it->first, path, "keys must be strings");
     std::string key = it->first.Scalar();
     std::string key_path = Child(path, key);
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
@@ -99,7 +100,8 @@ int GetInt(const Ctx& ctx, const YAML::Node& node, const std::string& path,
            int min) {
   std::string text = node.IsScalar() ? node.Scalar() : "";
   int value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  auto [end, ec] =
+      std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
     Fail(ctx, node, path, "must be an integer");
   }
@@ -127,7 +129,8 @@ std::uint64_t GetBytes(const Ctx& ctx, const YAML::Node& node,
   auto value = ParseBytes(text);
   if (!value) {
     Fail(ctx, node, path,
-         "invalid byte size \"" + text + "\" (examples: 1MiB, 512KiB, 4MB, 65536)");
+         "invalid byte size \"" + text +
+             "\" (examples: 1MiB, 512KiB, 4MB, 65536)");
   }
   if (*value == 0) Fail(ctx, node, path, "must be greater than 0");
   return *value;
@@ -138,8 +141,8 @@ std::vector<std::string> GetStringList(const Ctx& ctx, const YAML::Node& node,
   if (!node.IsSequence()) Fail(ctx, node, path, "must be a list of strings");
   std::vector<std::string> out;
   for (std::size_t i = 0; i < node.size(); ++i) {
-    out.push_back(GetNonEmptyString(ctx, node[i],
-                                    path + "[" + std::to_string(i) + "]"));
+    out.push_back(
+        GetNonEmptyString(ctx, node[i], path + "[" + std::to_string(i) + "]"));
   }
   return out;
 }
@@ -180,7 +183,8 @@ Secret ReadSecretFile(const Ctx& ctx, const YAML::Node& node,
   while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) {
     value.pop_back();
   }
-  if (value.empty()) Fail(ctx, node, path, "file \"" + p.string() + "\" is empty");
+  if (value.empty())
+    Fail(ctx, node, path, "file \"" + p.string() + "\" is empty");
   return Secret(std::move(value));
 }
 

@@ -32,11 +32,6 @@ struct Ctx {
 /// YAML: ...".
 YAML::Node Load(const std::string& text, const std::string& file);
 
-/// Runs `parse` and turns a YAML::Exception escaping it into a ConfigError
-/// with file and line.
-template <class F>
-auto Guard(const std::string& file, F&& parse) -> decltype(parse());
-
 /// "a, b, c".
 std::string Join(const std::vector<std::string>& items);
 
@@ -44,15 +39,18 @@ std::string Join(const std::vector<std::string>& items);
 std::string Child(const std::string& path, const std::string& key);
 
 /// Fails unless `node` is a mapping.
-void RequireMap(const Ctx& ctx, const YAML::Node& node, const std::string& path);
+void RequireMap(const Ctx& ctx, const YAML::Node& node,
+                const std::string& path);
 
 /// Fails on keys not in `allowed` (a typo must not silently disable a
 /// check) and on keys given twice; also fails unless `node` is a mapping.
 void CheckKeys(const Ctx& ctx, const YAML::Node& node, const std::string& path,
                const std::vector<std::string>& allowed);
 
+/// A scalar, as written.
 std::string GetString(const Ctx& ctx, const YAML::Node& node,
                       const std::string& path);
+/// A scalar that is not empty.
 std::string GetNonEmptyString(const Ctx& ctx, const YAML::Node& node,
                               const std::string& path);
 /// Exactly `true` or `false`.
@@ -88,10 +86,12 @@ Secret ReadSecretFile(const Ctx& ctx, const YAML::Node& node,
 /// Reads a whole file. Throws ConfigError "path: cannot read <what>".
 std::string ReadFileOrFail(const std::string& path, const std::string& what);
 
-// Implementation of the template.
+/// Throws ConfigError "file:line: message" for a YAML::Exception.
 [[noreturn]] void RethrowYaml(const std::string& file,
                               const YAML::Exception& e);
 
+/// Runs `parse` and turns a YAML::Exception escaping it into a ConfigError
+/// with file and line.
 template <class F>
 auto Guard(const std::string& file, F&& parse) -> decltype(parse()) {
   try {

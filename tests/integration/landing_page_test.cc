@@ -5,8 +5,8 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 
 #include "exporter_rig.h"
@@ -21,8 +21,8 @@ namespace {
 
 std::string DecodeEntities(const std::string& html) {
   static const std::vector<std::pair<std::string, std::string>> kEntities = {
-      {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"},
-      {"&nbsp;", " "}, {"&amp;", "&"}};
+      {"&lt;", "<"},  {"&gt;", ">"},   {"&quot;", "\""},
+      {"&#39;", "'"}, {"&nbsp;", " "}, {"&amp;", "&"}};
   std::string out;
   for (std::size_t i = 0; i < html.size();) {
     bool replaced = false;
@@ -48,7 +48,8 @@ std::vector<std::vector<std::string>> TableRows(const std::string& dom) {
   const std::string tbody = dom.substr(body, end - body);
   static const std::regex kRow("<tr>([\\s\\S]*?)</tr>");
   static const std::regex kCell("<td[^>]*>([\\s\\S]*?)</td>");
-  for (std::sregex_iterator r(tbody.begin(), tbody.end(), kRow), e; r != e; ++r) {
+  for (std::sregex_iterator r(tbody.begin(), tbody.end(), kRow), e; r != e;
+       ++r) {
     const std::string row = (*r)[1];
     std::vector<std::string> cells;
     for (std::sregex_iterator c(row.begin(), row.end(), kCell); c != e; ++c) {
@@ -71,17 +72,20 @@ std::string ChromiumDom(const std::string& url, const sse::test::TempDir& dir) {
       "' --headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
       " --disable-background-networking --disable-component-update"
       " --disable-sync --disable-dev-shm-usage --user-data-dir='" +
-      (dir.path() / "profile").string() + "' --dump-dom '" + url + "' > '" + dom +
-      "' 2> '" + err + "'";
+      (dir.path() / "profile").string() + "' --dump-dom '" + url + "' > '" +
+      dom + "' 2> '" + err + "'";
   std::string output;
-  const int code = sse::test::RunCommand({"/bin/sh", "-c", command}, output, 90s);
+  const int code =
+      sse::test::RunCommand({"/bin/sh", "-c", command}, output, 90s);
   std::ifstream in(dom);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
   if (code != 0 || text.empty()) {
     std::ifstream log(err);
-    FAIL("chromium failed with " << code << ": "
-                                 << std::string(std::istreambuf_iterator<char>(log),
-                                                std::istreambuf_iterator<char>()));
+    FAIL("chromium failed with "
+         << code << ": "
+         << std::string(std::istreambuf_iterator<char>(log),
+                        std::istreambuf_iterator<char>()));
   }
   return text;
 }
@@ -99,18 +103,22 @@ TEST_CASE("the landing page in Chromium: sorted, escaped table of services",
   });
   const std::uint16_t dead_port = sse::test::FreePort();
   const std::string hostile = "<script>alert(1)</script>";
-  ExporterRig rig("global:\n  poll_interval: 200ms\n  poll_timeout: 200ms\n"
-                  "services:\n"
-                  "  - name: zeta\n    type: MCPServer\n    source: json\n    url: " +
-                  fake.Url("/zeta") +
-                  "\n"
-                  "  - name: alpha\n    type: Database\n    url: http://127.0.0.1:" +
-                  std::to_string(dead_port) +
-                  "/\n"
-                  "  - name: \"" + hostile + "\"\n    type: \"<b>x</b>\"\n"
-                  "    source: json\n    keep_case: true\n    url: " +
-                  fake.Url("/hostile") + "\n");
-  REQUIRE(sse::test::WaitFor([&] { return rig.Get("/-/ready").status == 200; }, 10s));
+  ExporterRig rig(
+      "global:\n  poll_interval: 200ms\n  poll_timeout: 200ms\n"
+      "services:\n"
+      "  - name: zeta\n    type: MCPServer\n    source: json\n    url: " +
+      fake.Url("/zeta") +
+      "\n"
+      "  - name: alpha\n    type: Database\n    url: http://127.0.0.1:" +
+      std::to_string(dead_port) +
+      "/\n"
+      "  - name: \"" +
+      hostile +
+      "\"\n    type: \"<b>x</b>\"\n"
+      "    source: json\n    keep_case: true\n    url: " +
+      fake.Url("/hostile") + "\n");
+  REQUIRE(sse::test::WaitFor([&] { return rig.Get("/-/ready").status == 200; },
+                             10s));
   REQUIRE(sse::test::WaitFor(
       [&] {
         auto doc = nlohmann::json::parse(rig.Get("/api/v1/services").body);
@@ -127,9 +135,11 @@ TEST_CASE("the landing page in Chromium: sorted, escaped table of services",
   REQUIRE(unreachable["services"].size() == 1);
   REQUIRE(unreachable["services"][0]["name"] == "alpha");
   REQUIRE(unreachable["services"][0]["up"] == false);
-  REQUIRE(unreachable["services"][0]["last_poll"]["outcome"] == "connect_error");
+  REQUIRE(unreachable["services"][0]["last_poll"]["outcome"] ==
+          "connect_error");
   auto by_name = nlohmann::json::parse(
-      rig.Get("/api/v1/services?name=%3Cscript%3Ealert(1)%3C%2Fscript%3E").body);
+      rig.Get("/api/v1/services?name=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+          .body);
   REQUIRE(by_name["services"].size() == 1);
   REQUIRE(by_name["services"][0]["type"] == "<b>x</b>");
 
@@ -137,7 +147,8 @@ TEST_CASE("the landing page in Chromium: sorted, escaped table of services",
   auto page = rig.Get("/");
   REQUIRE(page.status == 200);
   REQUIRE(page.headers["content-type"] == "text/html; charset=utf-8");
-  for (const char* banned : {"<script", "src=", "<link", "http://", "https://", "@import"}) {
+  for (const char* banned :
+       {"<script", "src=", "<link", "http://", "https://", "@import"}) {
     CAPTURE(banned);
     REQUIRE(page.body.find(banned) == std::string::npos);
   }
@@ -150,8 +161,10 @@ TEST_CASE("the landing page in Chromium: sorted, escaped table of services",
   REQUIRE(dom.find("<script") == std::string::npos);
   REQUIRE(dom.find("<b>") == std::string::npos);
   REQUIRE(dom.find("<i>") == std::string::npos);
-  REQUIRE(dom.find("<title>service_state_exporter</title>") != std::string::npos);
-  REQUIRE(std::regex_search(dom, std::regex("Version [0-9]+\\.[0-9]+\\.[0-9]+")));
+  REQUIRE(dom.find("<title>service_state_exporter</title>") !=
+          std::string::npos);
+  REQUIRE(
+      std::regex_search(dom, std::regex("Version [0-9]+\\.[0-9]+\\.[0-9]+")));
   for (const char* link : {"href=\"/metrics\"", "href=\"api/v1/services\"",
                            "href=\"api/v1/status\""}) {
     CAPTURE(link);
@@ -187,10 +200,12 @@ TEST_CASE("/api/v1/status: version, config, reload status, uptime", "[api]") {
   secrets.Write("token", "tok-STATUS-SECRET\n");
   const std::string config =
       "global:\n  poll_interval: 100ms\n  poll_timeout: 100ms\n"
-      "services:\n  - name: fake\n    url: " + fake.Url("/") +
+      "services:\n  - name: fake\n    url: " +
+      fake.Url("/") +
       "\n    bearer_token_file: " + (secrets.path() / "token").string() + "\n";
   ExporterRig rig(config, {"--web.enable-lifecycle"});
-  REQUIRE(sse::test::WaitFor([&] { return rig.Get("/-/ready").status == 200; }, 10s));
+  REQUIRE(sse::test::WaitFor([&] { return rig.Get("/-/ready").status == 200; },
+                             10s));
   auto reply = rig.Get("/api/v1/status");
   REQUIRE(reply.status == 200);
   REQUIRE(reply.headers["content-type"] == "application/json");
@@ -200,8 +215,9 @@ TEST_CASE("/api/v1/status: version, config, reload status, uptime", "[api]") {
                            std::regex("[0-9]+\\.[0-9]+\\.[0-9]+.*")));
   REQUIRE(st["revision"].is_string());
   REQUIRE(st["start_timestamp"].get<double>() > 1.7e9);
-  REQUIRE(std::regex_match(st["start_time"].get<std::string>(),
-                           std::regex("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ")));
+  REQUIRE(std::regex_match(
+      st["start_time"].get<std::string>(),
+      std::regex("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ")));
   REQUIRE(st["uptime_seconds"].get<double>() >= 0);
   REQUIRE(st["uptime_seconds"].get<double>() < 60);
   REQUIRE(st["config"]["file"] == rig.config_path());
@@ -232,9 +248,11 @@ TEST_CASE("/api/v1/status: version, config, reload status, uptime", "[api]") {
       10s));
 
   // No endpoint serves the secret.
-  for (const char* path : {"/api/v1/status", "/api/v1/services", "/", "/metrics"}) {
+  for (const char* path :
+       {"/api/v1/status", "/api/v1/services", "/", "/metrics"}) {
     CAPTURE(path);
     REQUIRE(rig.Get(path).body.find("tok-STATUS-SECRET") == std::string::npos);
   }
-  REQUIRE(fake.last_request().headers.at("authorization") == "Bearer tok-STATUS-SECRET");
+  REQUIRE(fake.last_request().headers.at("authorization") ==
+          "Bearer tok-STATUS-SECRET");
 }

@@ -41,7 +41,8 @@ Fields ParseLogfmt(const std::string& line) {
           value += line[i];
         }
       }
-      if (i >= line.size()) throw std::runtime_error("unterminated value in: " + line);
+      if (i >= line.size())
+        throw std::runtime_error("unterminated value in: " + line);
       ++i;
     } else {
       while (i < line.size() && line[i] != ' ') value += line[i++];
@@ -81,7 +82,8 @@ std::vector<Fields> ParseLog(const std::string& text, bool json) {
   return out;
 }
 
-std::vector<Fields> Matching(const std::vector<Fields>& log, const Fields& want) {
+std::vector<Fields> Matching(const std::vector<Fields>& log,
+                             const Fields& want) {
   std::vector<Fields> out;
   for (const auto& f : log) {
     bool match = true;
@@ -96,7 +98,8 @@ std::vector<Fields> Matching(const std::vector<Fields>& log, const Fields& want)
 
 }  // namespace
 
-TEST_CASE("log: one info line per commit, and a dead target warns once", "[log]") {
+TEST_CASE("log: one info line per commit, and a dead target warns once",
+          "[log]") {
   const bool json = GENERATE(false, true);
   CAPTURE(json);
   FakeService fake;
@@ -107,8 +110,10 @@ TEST_CASE("log: one info line per commit, and a dead target warns once", "[log]"
   const std::string config =
       "global:\n  poll_interval: 100ms\n  poll_timeout: 100ms\n"
       "services:\n"
-      "  - name: live\n    type: MCPServer\n    source: json\n    url: " + fake.Url("/status") +
-      "\n    bearer_token_file: " + (secrets.path() / "token").string() + "\n"
+      "  - name: live\n    type: MCPServer\n    source: json\n    url: " +
+      fake.Url("/status") +
+      "\n    bearer_token_file: " + (secrets.path() / "token").string() +
+      "\n"
       "  - name: dead\n    type: Database\n    url: http://127.0.0.1:" +
       std::to_string(dead_port) + "/health\n";
   ExporterRig rig(config, {json ? "--log.format=json" : "--log.format=logfmt"});
@@ -122,8 +127,9 @@ TEST_CASE("log: one info line per commit, and a dead target warns once", "[log]"
   // Let the dead target fail many times.
   REQUIRE(sse::test::WaitFor(
       [&] {
-        return rig.Value("service_state_exporter_polls_total",
-                         {{"service_name", "dead"}, {"outcome", "connect_error"}})
+        return rig.Value(
+                      "service_state_exporter_polls_total",
+                      {{"service_name", "dead"}, {"outcome", "connect_error"}})
                    .value_or(0) >= 10;
       },
       10s));
@@ -142,9 +148,12 @@ TEST_CASE("log: one info line per commit, and a dead target warns once", "[log]"
   // line each, with service, type, from and to.
   auto initial = Matching(log, {{"msg", "initial state"}, {"service", "live"}});
   REQUIRE(initial.size() == 1);
-  REQUIRE(initial[0] == Fields{{"ts", initial[0]["ts"]}, {"level", "info"},
-                               {"msg", "initial state"}, {"service", "live"},
-                               {"type", "MCPServer"}, {"from", "unknown"},
+  REQUIRE(initial[0] == Fields{{"ts", initial[0]["ts"]},
+                               {"level", "info"},
+                               {"msg", "initial state"},
+                               {"service", "live"},
+                               {"type", "MCPServer"},
+                               {"from", "unknown"},
                                {"to", "running"}});
   auto changes = Matching(log, {{"msg", "state change"}, {"service", "live"}});
   REQUIRE(changes.size() == 2);
@@ -167,7 +176,8 @@ TEST_CASE("log: one info line per commit, and a dead target warns once", "[log]"
     REQUIRE(failures[i]["level"] == "debug");
   }
   REQUIRE(Matching(log, {{"level", "warn"}, {"service", "dead"}}).size() == 1);
-  auto dead_commit = Matching(log, {{"msg", "initial state"}, {"service", "dead"}});
+  auto dead_commit =
+      Matching(log, {{"msg", "initial state"}, {"service", "dead"}});
   REQUIRE(dead_commit.size() == 1);
   REQUIRE(dead_commit[0]["to"] == "unreachable");
   REQUIRE(dead_commit[0]["type"] == "Database");
@@ -179,19 +189,22 @@ TEST_CASE("log: one info line per commit, and a dead target warns once", "[log]"
 
 TEST_CASE("log: at the default level a dead target writes one line", "[log]") {
   const std::uint16_t dead_port = sse::test::FreePort();
-  ExporterRig rig("global:\n  poll_interval: 100ms\n  poll_timeout: 100ms\n"
-                  "services:\n  - name: dead\n    url: http://127.0.0.1:" +
-                      std::to_string(dead_port) + "/\n",
-                  {"--log.level=info"});
+  ExporterRig rig(
+      "global:\n  poll_interval: 100ms\n  poll_timeout: 100ms\n"
+      "services:\n  - name: dead\n    url: http://127.0.0.1:" +
+          std::to_string(dead_port) + "/\n",
+      {"--log.level=info"});
   REQUIRE(sse::test::WaitFor(
       [&] {
-        return rig.Value("service_state_exporter_polls_total",
-                         {{"service_name", "dead"}, {"outcome", "connect_error"}})
+        return rig.Value(
+                      "service_state_exporter_polls_total",
+                      {{"service_name", "dead"}, {"outcome", "connect_error"}})
                    .value_or(0) >= 20;
       },
       10s));
   REQUIRE(rig.process().Stop() == 0);
   const auto log = ParseLog(rig.process().log(), false);
-  REQUIRE(Matching(log, {{"service", "dead"}, {"msg", "poll failed"}}).size() == 1);
+  REQUIRE(Matching(log, {{"service", "dead"}, {"msg", "poll failed"}}).size() ==
+          1);
   REQUIRE(Matching(log, {{"level", "debug"}}).empty());
 }

@@ -23,10 +23,12 @@ namespace {
 
 const Labels kSecure{{"service_name", "secure"}, {"service_type", "MCPServer"}};
 
-std::string SecureService(const std::string& url, const std::string& tls_block) {
+std::string SecureService(const std::string& url,
+                          const std::string& tls_block) {
   return "global:\n  poll_interval: 300ms\n  poll_timeout: 300ms\n"
          "services:\n  - name: secure\n    type: MCPServer\n    source: json\n"
-         "    url: " + url + "\n" + tls_block;
+         "    url: " +
+         url + "\n" + tls_block;
 }
 
 }  // namespace
@@ -34,12 +36,13 @@ std::string SecureService(const std::string& url, const std::string& tls_block) 
 TEST_CASE("an https target with a client certificate is up, on one connection",
           "[target][tls]") {
   const auto& pki = SharedPki();
-  FakeService fake(FakeTlsOptions{pki.server.cert, pki.server.key, pki.ca.cert});
+  FakeService fake(
+      FakeTlsOptions{pki.server.cert, pki.server.key, pki.ca.cert});
   fake.SetState("running");
-  ExporterRig rig(SecureService(fake.Url("/status"),
-                                "    tls:\n      ca_file: " + pki.ca.cert +
-                                    "\n      cert_file: " + pki.client.cert +
-                                    "\n      key_file: " + pki.client.key + "\n"));
+  ExporterRig rig(SecureService(
+      fake.Url("/status"), "    tls:\n      ca_file: " + pki.ca.cert +
+                               "\n      cert_file: " + pki.client.cert +
+                               "\n      key_file: " + pki.client.key + "\n"));
   REQUIRE(rig.WaitValue("muster_service_up", kSecure, 1));
   REQUIRE(sse::test::WaitFor(
       [&] {
@@ -53,21 +56,24 @@ TEST_CASE("an https target with a client certificate is up, on one connection",
   REQUIRE(fake.requests() >= 6);
 }
 
-TEST_CASE("a target whose certificate does not verify is unreachable with tls_error",
-          "[target][tls]") {
+TEST_CASE(
+    "a target whose certificate does not verify is unreachable with tls_error",
+    "[target][tls]") {
   const auto& pki = SharedPki();
   FakeService fake(FakeTlsOptions{pki.wrong_host.cert, pki.wrong_host.key, ""});
   fake.SetState("running");
-  ExporterRig rig(SecureService(fake.Url("/status"),
-                                "    tls:\n      ca_file: " + pki.ca.cert + "\n"),
-                  {"--web.enable-lifecycle"});
+  ExporterRig rig(
+      SecureService(fake.Url("/status"),
+                    "    tls:\n      ca_file: " + pki.ca.cert + "\n"),
+      {"--web.enable-lifecycle"});
   Labels state = kSecure;
   state["state"] = "unreachable";
   REQUIRE(rig.WaitValue("muster_service_state", state, 1));
   REQUIRE(rig.Value("service_state_exporter_polls_total",
                     {{"service_name", "secure"}, {"outcome", "tls_error"}})
               .value_or(0) >= 1);
-  auto api = nlohmann::json::parse(rig.Get("/api/v1/services?name=secure").body);
+  auto api =
+      nlohmann::json::parse(rig.Get("/api/v1/services?name=secure").body);
   REQUIRE(api["services"][0]["last_poll"]["outcome"] == "tls_error");
   REQUIRE(api["services"][0]["last_poll"]["error"].get<std::string>().find(
               "IP address mismatch") != std::string::npos);
@@ -80,12 +86,16 @@ TEST_CASE("a target whose certificate does not verify is unreachable with tls_er
   REQUIRE(rig.Request("POST", "/-/reload").status == 200);
   REQUIRE(rig.WaitValue("muster_service_up", kSecure, 1));
   REQUIRE(rig.Value("muster_service_state_transitions_total",
-                    {{"service_name", "secure"}, {"service_type", "MCPServer"},
-                     {"from_state", "unreachable"}, {"to_state", "running"}}) == 1.0);
+                    {{"service_name", "secure"},
+                     {"service_type", "MCPServer"},
+                     {"from_state", "unreachable"},
+                     {"to_state", "running"}}) == 1.0);
 }
 
-TEST_CASE("credentials and headers go with every poll, and their files are re-read on reload",
-          "[target][auth]") {
+TEST_CASE(
+    "credentials and headers go with every poll, and their files are re-read "
+    "on reload",
+    "[target][auth]") {
   FakeService bearer;
   FakeService basic;
   sse::test::TempDir dir;
@@ -94,27 +104,36 @@ TEST_CASE("credentials and headers go with every poll, and their files are re-re
   const std::string config =
       "global:\n  poll_interval: 100ms\n  poll_timeout: 100ms\n"
       "services:\n"
-      "  - name: bearer\n    url: " + bearer.Url("/") + "\n"
-      "    bearer_token_file: " + (dir.path() / "token").string() + "\n"
+      "  - name: bearer\n    url: " +
+      bearer.Url("/") +
+      "\n"
+      "    bearer_token_file: " +
+      (dir.path() / "token").string() +
+      "\n"
       "    headers: {X-Request-Source: sse-test}\n"
-      "  - name: basic\n    url: " + basic.Url("/") + "\n"
+      "  - name: basic\n    url: " +
+      basic.Url("/") +
+      "\n"
       "    basic_auth: {username: probe, password_file: " +
       (dir.path() / "password").string() + "}\n";
   ExporterRig rig(config);
-  REQUIRE(sse::test::WaitFor([&] { return bearer.requests() >= 3 && basic.requests() >= 3; },
-                             10s));
+  REQUIRE(sse::test::WaitFor(
+      [&] { return bearer.requests() >= 3 && basic.requests() >= 3; }, 10s));
   auto req = bearer.last_request();
   REQUIRE(req.headers.at("authorization") == "Bearer tok-1");
   REQUIRE(req.headers.at("x-request-source") == "sse-test");
-  REQUIRE(basic.last_request().headers.at("authorization") == "Basic cHJvYmU6cHctMQ==");
+  REQUIRE(basic.last_request().headers.at("authorization") ==
+          "Basic cHJvYmU6cHctMQ==");
 
   dir.Write("token", "tok-2\n");
   dir.Write("password", "pw-2\n");
   rig.process().Signal(SIGHUP);
   REQUIRE(sse::test::WaitFor(
       [&] {
-        return bearer.last_request().headers.at("authorization") == "Bearer tok-2" &&
-               basic.last_request().headers.at("authorization") == "Basic cHJvYmU6cHctMg==";
+        return bearer.last_request().headers.at("authorization") ==
+                   "Bearer tok-2" &&
+               basic.last_request().headers.at("authorization") ==
+                   "Basic cHJvYmU6cHctMg==";
       },
       10s));
   const std::string log = rig.process().log();

@@ -29,8 +29,8 @@ const Labels kFake{{"service_name", "fake"}, {"service_type", "MCPServer"}};
 
 std::string OneService(const std::string& url) {
   return "global:\n  poll_interval: 200ms\n  poll_timeout: 200ms\n"
-         "services:\n  - name: fake\n    type: MCPServer\n    url: " + url +
-         "\n    source: json\n";
+         "services:\n  - name: fake\n    type: MCPServer\n    url: " +
+         url + "\n    source: json\n";
 }
 
 std::string Htpasswd(const std::string& user, const std::string& password,
@@ -42,7 +42,8 @@ std::string Htpasswd(const std::string& user, const std::string& password,
               {htpasswd, "-nbBC", std::to_string(cost), user, password},
               output) == 0);
   std::string hash = output.substr(user.size() + 1);
-  while (!hash.empty() && (hash.back() == '\n' || hash.back() == '\r')) hash.pop_back();
+  while (!hash.empty() && (hash.back() == '\n' || hash.back() == '\r'))
+    hash.pop_back();
   return hash;
 }
 
@@ -83,15 +84,16 @@ std::string TlsServerConfig(const std::string& extra = "") {
 int Curl(const std::vector<std::string>& args, std::string& output) {
   const std::string curl = sse::test::FindProgram("curl");
   REQUIRE_FALSE(curl.empty());
-  std::vector<std::string> argv = {curl, "--silent", "--show-error",
-                                   "--max-time", "10", "--noproxy", "*"};
+  std::vector<std::string> argv = {
+      curl, "--silent", "--show-error", "--max-time", "10", "--noproxy", "*"};
   argv.insert(argv.end(), args.begin(), args.end());
   return sse::test::RunCommand(argv, output, 20s);
 }
 
 }  // namespace
 
-TEST_CASE("TLS: /metrics over https with the configured certificate", "[web_config][tls]") {
+TEST_CASE("TLS: /metrics over https with the configured certificate",
+          "[web_config][tls]") {
   FakeService fake;
   sse::test::TempDir dir;
   const std::string web = dir.Write("web.yml", TlsServerConfig());
@@ -99,7 +101,8 @@ TEST_CASE("TLS: /metrics over https with the configured certificate", "[web_conf
                   {"--web.config.file=" + web});
   REQUIRE(rig.WaitValue("muster_service_up", kFake, 1));
   // The whole API is served over TLS.
-  for (const char* path : {"/", "/api/v1/services", "/api/v1/status", "/-/ready"}) {
+  for (const char* path :
+       {"/", "/api/v1/services", "/api/v1/status", "/-/ready"}) {
     CAPTURE(path);
     REQUIRE(rig.Get(path).status == 200);
   }
@@ -113,58 +116,75 @@ TEST_CASE("TLS: /metrics over https with the configured certificate", "[web_conf
   // A client that does not trust the test CA fails the handshake.
   ClientTls foreign;
   foreign.ca_file = SharedPki().other_ca.cert;
-  auto refused = sse::test::HttpsRequest(rig.port(), foreign, "GET", "/metrics");
+  auto refused =
+      sse::test::HttpsRequest(rig.port(), foreign, "GET", "/metrics");
   REQUIRE(refused.status == 0);
   // curl agrees, by name and by IP address.
   std::string out;
   const std::string port = std::to_string(rig.port());
-  REQUIRE(Curl({"--cacert", SharedPki().ca.cert, "https://localhost:" + port + "/metrics"},
+  REQUIRE(Curl({"--cacert", SharedPki().ca.cert,
+                "https://localhost:" + port + "/metrics"},
                out) == 0);
   REQUIRE_FALSE(sse::test::FindSamples(sse::test::ParseExposition(out),
-                                       "muster_service_up", kFake).empty());
-  REQUIRE(Curl({"--cacert", SharedPki().ca.cert, "https://127.0.0.1:" + port + "/-/healthy"},
+                                       "muster_service_up", kFake)
+                    .empty());
+  REQUIRE(Curl({"--cacert", SharedPki().ca.cert,
+                "https://127.0.0.1:" + port + "/-/healthy"},
                out) == 0);
   // The handshake failures were logged at debug, not as errors.
-  REQUIRE(rig.process().log().find("TLS handshake failed") != std::string::npos);
+  REQUIRE(rig.process().log().find("TLS handshake failed") !=
+          std::string::npos);
   REQUIRE(rig.process().Stop() == 0);
 }
 
-TEST_CASE("TLS: min_version TLS13 refuses a TLS 1.2 client", "[web_config][tls]") {
+TEST_CASE("TLS: min_version TLS13 refuses a TLS 1.2 client",
+          "[web_config][tls]") {
   sse::test::TempDir dir;
-  const std::string web = dir.Write("web.yml", TlsServerConfig("  min_version: TLS13\n"));
+  const std::string web =
+      dir.Write("web.yml", TlsServerConfig("  min_version: TLS13\n"));
   ExporterRig rig("services: []\n", RigClient{TrustTestCa(), {}},
                   {"--web.config.file=" + web});
-  const std::string url = "https://localhost:" + std::to_string(rig.port()) + "/-/healthy";
+  const std::string url =
+      "https://localhost:" + std::to_string(rig.port()) + "/-/healthy";
   std::string out;
   REQUIRE(Curl({"--cacert", SharedPki().ca.cert, "--tlsv1.3", url}, out) == 0);
-  REQUIRE(Curl({"--cacert", SharedPki().ca.cert, "--tlsv1.2", "--tls-max", "1.2", url},
+  REQUIRE(Curl({"--cacert", SharedPki().ca.cert, "--tlsv1.2", "--tls-max",
+                "1.2", url},
                out) != 0);
 }
 
-TEST_CASE("TLS: RequireAndVerifyClientCert wants a certificate of the client CA",
-          "[web_config][tls]") {
+TEST_CASE(
+    "TLS: RequireAndVerifyClientCert wants a certificate of the client CA",
+    "[web_config][tls]") {
   const auto& pki = SharedPki();
   sse::test::TempDir dir;
   const std::string web = dir.Write(
-      "web.yml", TlsServerConfig("  client_auth_type: RequireAndVerifyClientCert\n"
-                                 "  client_ca_file: " + pki.ca.cert + "\n"));
+      "web.yml",
+      TlsServerConfig("  client_auth_type: RequireAndVerifyClientCert\n"
+                      "  client_ca_file: " +
+                      pki.ca.cert + "\n"));
   ClientTls with_cert = TrustTestCa();
   with_cert.cert_file = pki.client.cert;
   with_cert.key_file = pki.client.key;
   ExporterRig rig("services: []\n", RigClient{with_cert, {}},
                   {"--web.config.file=" + web});
   REQUIRE(rig.Get("/metrics").status == 200);
-  auto none = sse::test::HttpsRequest(rig.port(), TrustTestCa(), "GET", "/metrics");
+  auto none =
+      sse::test::HttpsRequest(rig.port(), TrustTestCa(), "GET", "/metrics");
   CAPTURE(none.error);
   REQUIRE(none.status == 0);
   ClientTls foreign = TrustTestCa();
   foreign.cert_file = pki.foreign_client.cert;
   foreign.key_file = pki.foreign_client.key;
-  REQUIRE(sse::test::HttpsRequest(rig.port(), foreign, "GET", "/metrics").status == 0);
+  REQUIRE(
+      sse::test::HttpsRequest(rig.port(), foreign, "GET", "/metrics").status ==
+      0);
   std::string out;
-  const std::string url = "https://localhost:" + std::to_string(rig.port()) + "/-/healthy";
+  const std::string url =
+      "https://localhost:" + std::to_string(rig.port()) + "/-/healthy";
   REQUIRE(Curl({"--cacert", pki.ca.cert, "--cert", pki.client.cert, "--key",
-                pki.client.key, url}, out) == 0);
+                pki.client.key, url},
+               out) == 0);
   REQUIRE(Curl({"--cacert", pki.ca.cert, url}, out) != 0);
 }
 
@@ -177,25 +197,30 @@ TEST_CASE("TLS: RequireAnyClientCert takes any certificate, none is refused",
   ClientTls foreign = TrustTestCa();
   foreign.cert_file = pki.foreign_client.cert;
   foreign.key_file = pki.foreign_client.key;
-  ExporterRig rig("services: []\n", RigClient{foreign, {}}, {"--web.config.file=" + web});
+  ExporterRig rig("services: []\n", RigClient{foreign, {}},
+                  {"--web.config.file=" + web});
   REQUIRE(rig.Get("/metrics").status == 200);
-  REQUIRE(sse::test::HttpsRequest(rig.port(), TrustTestCa(), "GET", "/metrics").status == 0);
+  REQUIRE(sse::test::HttpsRequest(rig.port(), TrustTestCa(), "GET", "/metrics")
+              .status == 0);
 }
 
-TEST_CASE("basic auth: 401 without or with wrong credentials, 200 with right ones",
-          "[web_config][auth]") {
+TEST_CASE(
+    "basic auth: 401 without or with wrong credentials, 200 with right ones",
+    "[web_config][auth]") {
   FakeService fake;
   sse::test::TempDir dir;
-  const std::string web =
-      dir.Write("web.yml", "basic_auth_users:\n  alice: " + Htpasswd("alice", "wonder land") +
-                               "\n  bob: " + Htpasswd("bob", "builder", 5) + "\n");
+  const std::string web = dir.Write(
+      "web.yml",
+      "basic_auth_users:\n  alice: " + Htpasswd("alice", "wonder land") +
+          "\n  bob: " + Htpasswd("bob", "builder", 5) + "\n");
   const auto alice = BasicHeader("alice", "wonder land");
-  ExporterRig rig(OneService(fake.Url("/status")), RigClient{{}, {{"Authorization", alice}}},
+  ExporterRig rig(OneService(fake.Url("/status")),
+                  RigClient{{}, {{"Authorization", alice}}},
                   {"--web.config.file=" + web, "--web.enable-lifecycle"});
   REQUIRE(rig.WaitValue("muster_service_up", kFake, 1));
-  const std::vector<std::string> paths = {"/metrics", "/", "/api/v1/services",
-                                          "/api/v1/status", "/-/healthy", "/-/ready",
-                                          "/nope"};
+  const std::vector<std::string> paths = {
+      "/metrics", "/",    "/api/v1/services", "/api/v1/status", "/-/healthy",
+      "/-/ready", "/nope"};
   const std::vector<std::map<std::string, std::string>> wrong = {
       {},
       {{"Authorization", BasicHeader("alice", "wonderland")}},
@@ -208,33 +233,39 @@ TEST_CASE("basic auth: 401 without or with wrong credentials, 200 with right one
   for (const auto& path : paths) {
     for (const auto& headers : wrong) {
       auto reply = sse::test::HttpGet(rig.port(), path, headers);
-      const std::string authorization =
-          headers.count("Authorization") ? headers.at("Authorization") : "(none)";
+      const std::string authorization = headers.count("Authorization")
+                                            ? headers.at("Authorization")
+                                            : "(none)";
       CAPTURE(path, authorization);
       REQUIRE(reply.status == 401);
-      REQUIRE(reply.headers["www-authenticate"] == "Basic realm=\"service_state_exporter\"");
+      REQUIRE(reply.headers["www-authenticate"] ==
+              "Basic realm=\"service_state_exporter\"");
       REQUIRE(reply.body.find("muster") == std::string::npos);
     }
     auto ok = rig.Get(path);
     CAPTURE(path);
     REQUIRE(ok.status == (path == "/nope" ? 404 : 200));
-    auto bob = sse::test::HttpGet(rig.port(), path,
-                                  {{"Authorization", BasicHeader("bob", "builder")}});
+    auto bob = sse::test::HttpGet(
+        rig.port(), path, {{"Authorization", BasicHeader("bob", "builder")}});
     REQUIRE(bob.status == ok.status);
   }
   // Lifecycle endpoints are protected too.
-  REQUIRE(sse::test::HttpRequest(rig.port(), "POST", "/-/reload").status == 401);
+  REQUIRE(sse::test::HttpRequest(rig.port(), "POST", "/-/reload").status ==
+          401);
   REQUIRE(rig.Request("POST", "/-/reload").status == 200);
   // HEAD answers 401 too, without a body.
   REQUIRE(sse::test::HttpRequest(rig.port(), "HEAD", "/metrics").status == 401);
 
   // curl -u, the way people debug.
   std::string out;
-  const std::string url = "http://127.0.0.1:" + std::to_string(rig.port()) + "/metrics";
+  const std::string url =
+      "http://127.0.0.1:" + std::to_string(rig.port()) + "/metrics";
   REQUIRE(Curl({"--fail", "-u", "alice:wonder land", url}, out) == 0);
   REQUIRE_FALSE(sse::test::FindSamples(sse::test::ParseExposition(out),
-                                       "muster_service_up", kFake).empty());
-  REQUIRE(Curl({"--write-out", "%{http_code}", "--output", "/dev/null", url}, out) == 0);
+                                       "muster_service_up", kFake)
+                    .empty());
+  REQUIRE(Curl({"--write-out", "%{http_code}", "--output", "/dev/null", url},
+               out) == 0);
   REQUIRE(out == "401");
 
   // The hashes are never served.
@@ -243,11 +274,13 @@ TEST_CASE("basic auth: 401 without or with wrong credentials, 200 with right one
   REQUIRE(nlohmann::json::parse(status)["web"]["basic_auth"] == true);
 }
 
-TEST_CASE("basic auth: the bcrypt cache keeps a scrape cheap", "[web_config][auth]") {
+TEST_CASE("basic auth: the bcrypt cache keeps a scrape cheap",
+          "[web_config][auth]") {
   sse::test::TempDir dir;
   const int cost = 12;  // deliberately slow: ~200+ ms per bcrypt
-  const std::string web =
-      dir.Write("web.yml", "basic_auth_users:\n  alice: " + Htpasswd("alice", "pw", cost) + "\n");
+  const std::string web = dir.Write(
+      "web.yml",
+      "basic_auth_users:\n  alice: " + Htpasswd("alice", "pw", cost) + "\n");
   const auto alice = BasicHeader("alice", "pw");
   ExporterRig rig("services: []\n", RigClient{{}, {{"Authorization", alice}}},
                   {"--web.config.file=" + web});
@@ -263,9 +296,10 @@ TEST_CASE("basic auth: the bcrypt cache keeps a scrape cheap", "[web_config][aut
   const int n = 20;
   for (int i = 0; i < n; ++i) REQUIRE(rig.Get("/metrics").status == 200);
   const double cached = ms(Clock::now() - t0).count() / n;
-  std::printf("basic auth, bcrypt cost %d: a check that runs bcrypt %.1f ms, "
-              "an authorized scrape with the cache %.2f ms\n",
-              cost, uncached, cached);
+  std::printf(
+      "basic auth, bcrypt cost %d: a check that runs bcrypt %.1f ms, "
+      "an authorized scrape with the cache %.2f ms\n",
+      cost, uncached, cached);
   REQUIRE(cached * 5 < uncached);
 }
 
@@ -274,47 +308,57 @@ TEST_CASE("basic auth over TLS, and the web config is re-read on SIGHUP",
   sse::test::TempDir dir;
   const std::string alice_hash = Htpasswd("alice", "pw-1", 5);
   const std::string web = dir.Write(
-      "web.yml", TlsServerConfig() + "basic_auth_users:\n  alice: " + alice_hash + "\n");
+      "web.yml",
+      TlsServerConfig() + "basic_auth_users:\n  alice: " + alice_hash + "\n");
   ExporterRig rig("services: []\n",
-                  RigClient{TrustTestCa(), {{"Authorization", BasicHeader("alice", "pw-1")}}},
+                  RigClient{TrustTestCa(),
+                            {{"Authorization", BasicHeader("alice", "pw-1")}}},
                   {"--web.config.file=" + web});
   auto https = [&](const std::string& user, const std::string& password) {
-    return sse::test::HttpsRequest(rig.port(), TrustTestCa(), "GET", "/metrics",
-                                   {{"Authorization", BasicHeader(user, password)}})
+    return sse::test::HttpsRequest(
+               rig.port(), TrustTestCa(), "GET", "/metrics",
+               {{"Authorization", BasicHeader(user, password)}})
         .status;
   };
   REQUIRE(https("alice", "pw-1") == 200);
   REQUIRE(https("carol", "pw-2") == 401);
 
   // Add a user and reload.
-  dir.Write("web.yml", TlsServerConfig() + "basic_auth_users:\n  alice: " + alice_hash +
+  dir.Write("web.yml", TlsServerConfig() +
+                           "basic_auth_users:\n  alice: " + alice_hash +
                            "\n  carol: " + Htpasswd("carol", "pw-2", 5) + "\n");
   rig.process().Signal(SIGHUP);
-  REQUIRE(sse::test::WaitFor([&] { return https("carol", "pw-2") == 200; }, 10s));
+  REQUIRE(
+      sse::test::WaitFor([&] { return https("carol", "pw-2") == 200; }, 10s));
 
   // A broken web config is rejected whole: the running one stays.
-  dir.Write("web.yml", TlsServerConfig() + "basic_auth_users:\n  alice: plain-text\n");
+  dir.Write("web.yml",
+            TlsServerConfig() + "basic_auth_users:\n  alice: plain-text\n");
   rig.process().Signal(SIGHUP);
   REQUIRE(sse::test::WaitFor(
       [&] {
-        auto st = nlohmann::json::parse(rig.Get("/api/v1/status").body, nullptr, false);
+        auto st = nlohmann::json::parse(rig.Get("/api/v1/status").body, nullptr,
+                                        false);
         return !st.is_discarded() && st["config"]["reload_successful"] == false;
       },
       10s));
   auto st = nlohmann::json::parse(rig.Get("/api/v1/status").body);
   CAPTURE(st.dump());
   REQUIRE(st["config"]["last_reload_error"].get<std::string>().find(
-              "basic_auth_users.alice: must be a bcrypt hash") != std::string::npos);
-  REQUIRE(st["config"]["last_reload_error"].get<std::string>().find("plain-text") ==
+              "basic_auth_users.alice: must be a bcrypt hash") !=
           std::string::npos);
+  REQUIRE(st["config"]["last_reload_error"].get<std::string>().find(
+              "plain-text") == std::string::npos);
   REQUIRE(https("carol", "pw-2") == 200);
-  REQUIRE(sse::test::FindSample(rig.Scrape(),
-                                "service_state_exporter_config_last_reload_successful",
-                                {}) == 0.0);
+  REQUIRE(sse::test::FindSample(
+              rig.Scrape(),
+              "service_state_exporter_config_last_reload_successful",
+              {}) == 0.0);
   REQUIRE(rig.process().log().find("plain-text") == std::string::npos);
 }
 
-TEST_CASE("a bad web config fails start-up and --config.check", "[web_config]") {
+TEST_CASE("a bad web config fails start-up and --config.check",
+          "[web_config]") {
   const auto& pki = SharedPki();
   sse::test::TempDir dir;
   const std::string config = dir.Write("config.yaml", "services: []\n");
@@ -322,23 +366,27 @@ TEST_CASE("a bad web config fails start-up and --config.check", "[web_config]") 
     std::string name, web, expect;
   };
   const std::vector<Case> cases = {
-      {"unknown key", "tls_server_config:\n  cert_file: " + pki.server.cert +
-                          "\n  key_file: " + pki.server.key + "\n  ciphers: [x]\n",
+      {"unknown key",
+       "tls_server_config:\n  cert_file: " + pki.server.cert +
+           "\n  key_file: " + pki.server.key + "\n  ciphers: [x]\n",
        "web.yml:4: tls_server_config.ciphers: unknown key"},
-      {"key of another certificate", "tls_server_config:\n  cert_file: " + pki.server.cert +
-                                         "\n  key_file: " + pki.client.key + "\n",
+      {"key of another certificate",
+       "tls_server_config:\n  cert_file: " + pki.server.cert +
+           "\n  key_file: " + pki.client.key + "\n",
        "key values mismatch"},
-      {"not a certificate", "tls_server_config:\n  cert_file: " + config +
-                                "\n  key_file: " + pki.server.key + "\n",
+      {"not a certificate",
+       "tls_server_config:\n  cert_file: " + config +
+           "\n  key_file: " + pki.server.key + "\n",
        "cannot load certificate"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);
     const std::string web = dir.Write("web.yml", c.web);
     std::string output;
-    REQUIRE(sse::test::RunCommand({SSE_BINARY, "--config.file=" + config,
-                                   "--web.config.file=" + web, "--config.check"},
-                                  output) == 1);
+    REQUIRE(
+        sse::test::RunCommand({SSE_BINARY, "--config.file=" + config,
+                               "--web.config.file=" + web, "--config.check"},
+                              output) == 1);
     CAPTURE(output);
     REQUIRE(output.find(c.expect) != std::string::npos);
     REQUIRE(sse::test::RunCommand({SSE_BINARY, "--config.file=" + config,

@@ -82,10 +82,9 @@ TestPki::TestPki() {
                  (dir_.path() / "self-signed.key").string()};
   std::vector<std::string> args = {"req", "-x509"};
   args.insert(args.end(), kEcKey.begin(), kEcKey.end());
-  args.insert(args.end(),
-              {"-keyout", self_signed.key, "-out", self_signed.cert, "-days",
-               "2", "-subj", "/CN=localhost", "-addext",
-               "subjectAltName=IP:127.0.0.1,DNS:localhost"});
+  args.insert(args.end(), {"-keyout", self_signed.key, "-out", self_signed.cert,
+                           "-days", "2", "-subj", "/CN=localhost", "-addext",
+                           "subjectAltName=IP:127.0.0.1,DNS:localhost"});
   Openssl(args);
 }
 

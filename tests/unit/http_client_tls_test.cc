@@ -1,10 +1,10 @@
 // The HTTPS side of the client against a TLS fake service, with
 // certificates made by the openssl CLI (tests/support/pki).
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -57,7 +57,8 @@ FakeTlsOptions Serving(const sse::test::CertFiles& cert,
 
 }  // namespace
 
-TEST_CASE("https with a certificate of the configured CA is ok", "[http_client][tls]") {
+TEST_CASE("https with a certificate of the configured CA is ok",
+          "[http_client][tls]") {
   const auto& pki = SharedPki();
   FakeService fake(Serving(pki.server));
   fake.SetState("running");
@@ -71,7 +72,8 @@ TEST_CASE("https with a certificate of the configured CA is ok", "[http_client][
   REQUIRE(fake.handshakes() == 1);
 }
 
-TEST_CASE("https by host name verifies the DNS name and sends SNI", "[http_client][tls]") {
+TEST_CASE("https by host name verifies the DNS name and sends SNI",
+          "[http_client][tls]") {
   const auto& pki = SharedPki();
   FakeService fake(Serving(pki.server));
   ClientRig rig("https://localhost:" + std::to_string(fake.port()) + "/",
@@ -85,7 +87,8 @@ TEST_CASE("https by host name verifies the DNS name and sends SNI", "[http_clien
           "localhost:" + std::to_string(fake.port()));
 }
 
-TEST_CASE("an unknown CA is tls_error and observed as unreachable", "[http_client][tls]") {
+TEST_CASE("an unknown CA is tls_error and observed as unreachable",
+          "[http_client][tls]") {
   const auto& pki = SharedPki();
   auto cert = GENERATE(&sse::test::TestPki::foreign_server,
                        &sse::test::TestPki::self_signed);
@@ -113,7 +116,8 @@ TEST_CASE("verification is on by default: system CAs do not know the test CA",
   auto r = rig.Get();
   CAPTURE(r.error);
   REQUIRE(r.outcome == Outcome::kTlsError);
-  REQUIRE(r.error.find("unable to get local issuer certificate") != std::string::npos);
+  REQUIRE(r.error.find("unable to get local issuer certificate") !=
+          std::string::npos);
 }
 
 TEST_CASE("a hostname mismatch is tls_error", "[http_client][tls]") {
@@ -146,7 +150,8 @@ TEST_CASE("a hostname mismatch is tls_error", "[http_client][tls]") {
   }
 }
 
-TEST_CASE("server_name overrides the name that is verified", "[http_client][tls]") {
+TEST_CASE("server_name overrides the name that is verified",
+          "[http_client][tls]") {
   const auto& pki = SharedPki();
   FakeService fake(Serving(pki.wrong_host));
   auto options = Tls(pki.ca.cert);
@@ -160,7 +165,8 @@ TEST_CASE("server_name overrides the name that is verified", "[http_client][tls]
           "127.0.0.1:" + std::to_string(fake.port()));
 }
 
-TEST_CASE("insecure_skip_verify accepts any certificate", "[http_client][tls]") {
+TEST_CASE("insecure_skip_verify accepts any certificate",
+          "[http_client][tls]") {
   const auto& pki = SharedPki();
   FakeService fake(Serving(pki.self_signed));
   FakeService wrong(Serving(pki.wrong_host));
@@ -174,7 +180,8 @@ TEST_CASE("insecure_skip_verify accepts any certificate", "[http_client][tls]") 
   REQUIRE(rig2.Get().outcome == Outcome::kOk);
 }
 
-TEST_CASE("a client certificate is sent when the server requires one", "[http_client][tls]") {
+TEST_CASE("a client certificate is sent when the server requires one",
+          "[http_client][tls]") {
   const auto& pki = SharedPki();
   FakeService fake(Serving(pki.server, pki.ca.cert));
   fake.SetState("running");
@@ -207,8 +214,9 @@ TEST_CASE("a client certificate is sent when the server requires one", "[http_cl
   }
 }
 
-TEST_CASE("keep-alive over TLS: one connection and one handshake for many polls",
-          "[http_client][tls]") {
+TEST_CASE(
+    "keep-alive over TLS: one connection and one handshake for many polls",
+    "[http_client][tls]") {
   const auto& pki = SharedPki();
   FakeService fake(Serving(pki.server));
   ClientRig rig(fake.Url("/status"), Tls(pki.ca.cert));
@@ -257,7 +265,8 @@ TEST_CASE("https to a plain HTTP server is tls_error", "[http_client][tls]") {
   REQUIRE(r.outcome == Outcome::kTlsError);
 }
 
-TEST_CASE("an unreadable CA file makes every poll tls_error", "[http_client][tls]") {
+TEST_CASE("an unreadable CA file makes every poll tls_error",
+          "[http_client][tls]") {
   FakeService fake(Serving(SharedPki().server));
   ClientRig rig(fake.Url(), Tls("/nonexistent/ca.pem"));
   for (int i = 0; i < 2; ++i) {
@@ -268,20 +277,29 @@ TEST_CASE("an unreadable CA file makes every poll tls_error", "[http_client][tls
   REQUIRE(fake.connections() <= 2);
 }
 
-TEST_CASE("a config's tls block and secret files drive an https poll", "[http_client][tls]") {
+TEST_CASE("a config's tls block and secret files drive an https poll",
+          "[http_client][tls]") {
   const auto& pki = SharedPki();
   FakeService fake(Serving(pki.server, pki.ca.cert));
   sse::test::TempDir dir;
   dir.Write("token", "tok-tls\n");
   auto config = sse::ParseConfig(
       "services:\n"
-      "  - name: a\n    url: " + fake.Url("/status") + "\n"
-      "    bearer_token_file: token\n"
-      "    headers: {X-Probe: tls}\n"
-      "    tls:\n      ca_file: " + pki.ca.cert + "\n"
-      "      cert_file: " + pki.client.cert + "\n"
-      "      key_file: " + pki.client.key + "\n"
-      "      server_name: localhost\n",
+      "  - name: a\n    url: " +
+          fake.Url("/status") +
+          "\n"
+          "    bearer_token_file: token\n"
+          "    headers: {X-Probe: tls}\n"
+          "    tls:\n      ca_file: " +
+          pki.ca.cert +
+          "\n"
+          "      cert_file: " +
+          pki.client.cert +
+          "\n"
+          "      key_file: " +
+          pki.client.key +
+          "\n"
+          "      server_name: localhost\n",
       "mem.yaml", dir.path());
   ClientRig rig(fake.Url("/status"), sse::ClientOptionsFor(config.services[0]));
   for (int i = 0; i < 2; ++i) {
@@ -295,7 +313,8 @@ TEST_CASE("a config's tls block and secret files drive an https poll", "[http_cl
   REQUIRE(fake.connections() == 1);
 }
 
-TEST_CASE("TLS poll cost: the handshake is paid once per connection", "[http_client][tls]") {
+TEST_CASE("TLS poll cost: the handshake is paid once per connection",
+          "[http_client][tls]") {
   const auto& pki = SharedPki();
   FakeService plain;
   FakeService secure(Serving(pki.server));
@@ -303,12 +322,14 @@ TEST_CASE("TLS poll cost: the handshake is paid once per connection", "[http_cli
   auto measure = [](ClientRig& rig, double& first_ms, double& next_ms) {
     auto t0 = Clock::now();
     REQUIRE(rig.Get().outcome == Outcome::kOk);
-    first_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    first_ms =
+        std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     std::vector<double> times;
     for (int i = 0; i < 21; ++i) {
       t0 = Clock::now();
       REQUIRE(rig.Get().outcome == Outcome::kOk);
-      times.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      times.push_back(
+          std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
     }
     std::sort(times.begin(), times.end());
     next_ms = times[times.size() / 2];
@@ -318,20 +339,23 @@ TEST_CASE("TLS poll cost: the handshake is paid once per connection", "[http_cli
   double plain_first, plain_next, tls_first, tls_next;
   measure(plain_rig, plain_first, plain_next);
   measure(tls_rig, tls_first, tls_next);
-  std::printf("poll cost (ms): plain first %.3f, kept-alive median %.3f; "
-              "TLS first (handshake) %.3f, kept-alive median %.3f\n",
-              plain_first, plain_next, tls_first, tls_next);
+  std::printf(
+      "poll cost (ms): plain first %.3f, kept-alive median %.3f; "
+      "TLS first (handshake) %.3f, kept-alive median %.3f\n",
+      plain_first, plain_next, tls_first, tls_next);
   REQUIRE(secure.handshakes() == 1);
   REQUIRE(secure.connections() == 1);
 }
 
-TEST_CASE("rotated certificate files are used by the next connection", "[http_client][tls]") {
+TEST_CASE("rotated certificate files are used by the next connection",
+          "[http_client][tls]") {
   const auto& pki = SharedPki();
   FakeService fake(Serving(pki.server, pki.ca.cert));
   sse::test::TempDir dir;
   auto copy = [&](const std::string& from, const std::string& name) {
-    std::filesystem::copy_file(from, dir.path() / name,
-                               std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(
+        from, dir.path() / name,
+        std::filesystem::copy_options::overwrite_existing);
   };
   // Start with a client certificate the server does not accept.
   copy(pki.foreign_client.cert, "client.pem");

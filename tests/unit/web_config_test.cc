@@ -68,9 +68,11 @@ std::string Htpasswd(const std::string& user, const std::string& password) {
 // A $2b$ hash made by libxcrypt itself.
 std::string Libxcrypt(const std::string& password, int cost) {
   char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-  REQUIRE(crypt_gensalt_rn("$2b$", cost, nullptr, 0, salt, sizeof salt) != nullptr);
+  REQUIRE(crypt_gensalt_rn("$2b$", cost, nullptr, 0, salt, sizeof salt) !=
+          nullptr);
   auto data = std::make_unique<crypt_data>();
-  const char* hash = crypt_rn(password.c_str(), salt, data.get(), sizeof(crypt_data));
+  const char* hash =
+      crypt_rn(password.c_str(), salt, data.get(), sizeof(crypt_data));
   REQUIRE(hash != nullptr);
   return hash;
 }
@@ -100,7 +102,8 @@ TEST_CASE("every invalid web config is rejected with file, line and key",
   REQUIRE(count >= 15);
 }
 
-TEST_CASE("a plain-text password is refused without being quoted", "[web_config]") {
+TEST_CASE("a plain-text password is refused without being quoted",
+          "[web_config]") {
   try {
     sse::LoadWebConfigFile(DataDir() + "/invalid-plain-password.yml");
     FAIL("accepted");
@@ -109,7 +112,8 @@ TEST_CASE("a plain-text password is refused without being quoted", "[web_config]
   }
 }
 
-TEST_CASE("valid web configs parse, paths relative to the file", "[web_config]") {
+TEST_CASE("valid web configs parse, paths relative to the file",
+          "[web_config]") {
   auto empty = sse::LoadWebConfigFile(DataDir() + "/valid-empty.yml");
   REQUIRE_FALSE(empty.tls.has_value());
   REQUIRE(empty.basic_auth_users.empty());
@@ -119,7 +123,8 @@ TEST_CASE("valid web configs parse, paths relative to the file", "[web_config]")
   REQUIRE(full.tls->cert_file == DataDir() + "/dummy.pem");
   REQUIRE(full.tls->key_file == DataDir() + "/dummy.pem");
   REQUIRE(full.tls->client_ca_file == DataDir() + "/dummy.pem");
-  REQUIRE(full.tls->client_auth == sse::ClientAuthType::kRequireAndVerifyClientCert);
+  REQUIRE(full.tls->client_auth ==
+          sse::ClientAuthType::kRequireAndVerifyClientCert);
   REQUIRE(full.tls->min_version == 0x0304);
   REQUIRE(full.basic_auth_users.size() == 2);
   REQUIRE(full.basic_auth_users.at("alice").rfind("$2y$10$", 0) == 0);
@@ -133,22 +138,31 @@ TEST_CASE("valid web configs parse, paths relative to the file", "[web_config]")
   REQUIRE(minimal.tls->client_auth == sse::ClientAuthType::kNoClientCert);
   REQUIRE(minimal.tls->min_version == 0x0303);
   REQUIRE(minimal.tls->cert_file == (dir.path() / "c.pem").string());
-  REQUIRE(sse::ParseWebConfig("", "mem.yml", dir.path()).basic_auth_users.empty());
+  REQUIRE(
+      sse::ParseWebConfig("", "mem.yml", dir.path()).basic_auth_users.empty());
 }
 
 TEST_CASE("bcrypt hashes are recognised", "[web_config]") {
-  REQUIRE(sse::IsBcryptHash("$2y$10$kXp4NZUGhtsUPU/WMb9HeeQXkOdMQMpvD7cjQ2Q7Qr619XrELUjSa"));
-  REQUIRE(sse::IsBcryptHash("$2b$04$kXp4NZUGhtsUPU/WMb9HeeQXkOdMQMpvD7cjQ2Q7Qr619XrELUjSa"));
-  REQUIRE(sse::IsBcryptHash("$2a$31$kXp4NZUGhtsUPU/WMb9HeeQXkOdMQMpvD7cjQ2Q7Qr619XrELUjSa"));
-  REQUIRE_FALSE(sse::IsBcryptHash("$2x$10$kXp4NZUGhtsUPU/WMb9HeeQXkOdMQMpvD7cjQ2Q7Qr619XrELUjSa"));
-  REQUIRE_FALSE(sse::IsBcryptHash("$2y$32$kXp4NZUGhtsUPU/WMb9HeeQXkOdMQMpvD7cjQ2Q7Qr619XrELUjSa"));
-  REQUIRE_FALSE(sse::IsBcryptHash("$2y$10$kXp4NZUGhtsUPU/WMb9HeeQXkOdMQMpvD7cjQ2Q7Qr619XrELUjS"));
-  REQUIRE_FALSE(sse::IsBcryptHash("$2y$10$kXp4NZUGhtsUPU/WMb9HeeQXkOdMQMpvD7cjQ2Q7Qr619XrELUj$a"));
+  REQUIRE(sse::IsBcryptHash(
+      "$2y$10$kXp4NZUGhtsUPU/WMb9HeeQXkOdMQMpvD7cjQ2Q7Qr619XrELUjSa"));
+  REQUIRE(sse::IsBcryptHash(
+      "$2b$04$kXp4NZUGhtsUPU/WMb9HeeQXkOdMQMpvD7cjQ2Q7Qr619XrELUjSa"));
+  REQUIRE(sse::IsBcryptHash(
+      "$2a$31$kXp4NZUGhtsUPU/WMb9HeeQXkOdMQMpvD7cjQ2Q7Qr619XrELUjSa"));
+  REQUIRE_FALSE(sse::IsBcryptHash(
+      "$2x$10$kXp4NZUGhtsUPU/WMb9HeeQXkOdMQMpvD7cjQ2Q7Qr619XrELUjSa"));
+  REQUIRE_FALSE(sse::IsBcryptHash(
+      "$2y$32$kXp4NZUGhtsUPU/WMb9HeeQXkOdMQMpvD7cjQ2Q7Qr619XrELUjSa"));
+  REQUIRE_FALSE(sse::IsBcryptHash(
+      "$2y$10$kXp4NZUGhtsUPU/WMb9HeeQXkOdMQMpvD7cjQ2Q7Qr619XrELUjS"));
+  REQUIRE_FALSE(sse::IsBcryptHash(
+      "$2y$10$kXp4NZUGhtsUPU/WMb9HeeQXkOdMQMpvD7cjQ2Q7Qr619XrELUj$a"));
   REQUIRE_FALSE(sse::IsBcryptHash("$6$salt$hash"));
   REQUIRE_FALSE(sse::IsBcryptHash("password"));
 }
 
-TEST_CASE("basic auth verifies htpasswd and libxcrypt hashes", "[web_config][auth]") {
+TEST_CASE("basic auth verifies htpasswd and libxcrypt hashes",
+          "[web_config][auth]") {
   const std::string alice_hash = Htpasswd("alice", "pa:ss w0rd");
   const std::string bob_hash = Libxcrypt("bob-secret", 4);
   REQUIRE(bob_hash.rfind("$2b$04$", 0) == 0);
@@ -170,7 +184,7 @@ TEST_CASE("malformed Authorization headers are refused without bcrypt",
   for (const std::string& header :
        {std::string(), std::string("Basic"), std::string("Basic "),
         std::string("Bearer abc"), std::string("Basic !!!!"),
-        std::string("Basic Ym9i"),  // "bob": no colon
+        std::string("Basic Ym9i"),     // "bob": no colon
         std::string("Basic Ym9iOng"),  // unpadded
         "Basic " + Base64(std::string("bob:x\0y", 7))}) {
     CAPTURE(header);
@@ -180,7 +194,8 @@ TEST_CASE("malformed Authorization headers are refused without bcrypt",
   REQUIRE(auth.bcrypt_runs() == 0);
 }
 
-TEST_CASE("successful verifications are cached, failures are not", "[web_config][auth]") {
+TEST_CASE("successful verifications are cached, failures are not",
+          "[web_config][auth]") {
   const std::string hash = Libxcrypt("s3cret", 10);  // a realistic cost
   sse::BasicAuthenticator auth({{"alice", hash}});
   using Clock = std::chrono::steady_clock;
@@ -195,7 +210,8 @@ TEST_CASE("successful verifications are cached, failures are not", "[web_config]
   for (int i = 0; i < 100; ++i) REQUIRE(auth.Verify(Basic("alice", "s3cret")));
   auto cached = (Clock::now() - t0) / 100;
   REQUIRE(auth.bcrypt_runs() == 1);
-  REQUIRE(auth.CheckCached(Basic("alice", "s3cret")) == std::optional<bool>(true));
+  REQUIRE(auth.CheckCached(Basic("alice", "s3cret")) ==
+          std::optional<bool>(true));
 
   // A wrong password is not answered from the cache, and costs a bcrypt
   // every time (no cheap guessing).
@@ -211,8 +227,9 @@ TEST_CASE("successful verifications are cached, failures are not", "[web_config]
   REQUIRE(auth.bcrypt_runs() == 4);
 
   using ns = std::chrono::nanoseconds;
-  std::printf("bcrypt cost 10: first check %lld ns, cached check %lld ns\n",
-              static_cast<long long>(std::chrono::duration_cast<ns>(first).count()),
-              static_cast<long long>(std::chrono::duration_cast<ns>(cached).count()));
+  std::printf(
+      "bcrypt cost 10: first check %lld ns, cached check %lld ns\n",
+      static_cast<long long>(std::chrono::duration_cast<ns>(first).count()),
+      static_cast<long long>(std::chrono::duration_cast<ns>(cached).count()));
   REQUIRE(cached * 10 < first);
 }
