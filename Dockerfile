@@ -19,6 +19,7 @@ RUN apt-get update \
       cmake g++ ninja-build \
       prometheus-cpp-dev libboost1.81-dev libboost-url1.81-dev libboost-system1.81-dev \
       nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libssl-dev zlib1g-dev \
+      libcrypt-dev \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*
 WORKDIR /src
 # .dockerignore lets only CMakeLists.txt, cmake/, include/, src/ and config/
@@ -43,7 +44,7 @@ LABEL org.opencontainers.image.title="service_state_exporter" \
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libprometheus-cpp-core1.0 libboost-url1.81.0 libspdlog1.10 libfmt9 \
-      libyaml-cpp0.7 libssl3 zlib1g libstdc++6 ca-certificates \
+      libyaml-cpp0.7 libssl3 zlib1g libcrypt1 libstdc++6 ca-certificates \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \
  && groupadd --system --gid 65532 service_state_exporter \
  && useradd --system --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent \

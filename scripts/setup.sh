@@ -11,9 +11,15 @@ build_packages=(
   g++ cmake ninja-build ccache pkg-config git
   prometheus-cpp-dev libboost1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libssl-dev zlib1g-dev catch2
+  libcrypt-dev
 )
 test_packages=(
   prometheus clang libclang-rt-14-dev curl openssl
+  # headless browser for the landing page test; the Python client's strict
+  # OpenMetrics parser lints our OpenMetrics output (promtool cannot)
+  chromium python3-prometheus-client
+  # htpasswd makes the bcrypt hashes of the web config tests, as users do
+  apache2-utils
 )
 
 want=("${build_packages[@]}")

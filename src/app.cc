@@ -10,6 +10,7 @@
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "sse/config.h"
@@ -25,6 +26,7 @@
 #include "sse/tracker.h"
 #include "sse/version.h"
 #include "sse/web.h"
+#include "sse/web_config.h"
 
 namespace sse {
 namespace {
@@ -108,6 +110,11 @@ struct App::Impl {
   bool save_scheduled = false;
   net::steady_timer save_timer{io};
   double started_at = UnixNow();
+  std::optional<WebConfig> web_config;
+  double last_reload_attempt = 0;
+  double last_reload_success = 0;
+  bool reload_ok = true;
+  std::string last_reload_error;
   bool stopping = false;
 
   explicit Impl(Flags f) : flags(std::move(f)) {}
@@ -642,18 +649,40 @@ struct App::Impl {
     ReconcileLists(*next);
   }
 
-  // Loads the config file again; a bad one is rejected whole and the
-  // running config stays.
+  // Loads the web config file (if any). Throws ConfigError for a bad file.
+  std::optional<WebConfig> LoadWebConfig() {
+    if (flags.web_config_file.empty()) return std::nullopt;
+    return LoadWebConfigFile(flags.web_config_file);
+  }
+
+  // Applies a web config to the server; throws std::runtime_error for
+  // unusable certificates, and then the running settings stay.
+  void ApplyWebConfig(std::optional<WebConfig> next) {
+    if (!next) return;
+    web->Configure(*next);
+    Log(LogLevel::kInfo, "web config loaded",
+        {{"file", next->file},
+         {"tls", next->tls ? "true" : "false"},
+         {"basic_auth_users", std::to_string(next->basic_auth_users.size())}});
+    web_config = std::move(next);
+  }
+
+  // Loads the config file and the web config file again; a bad one is
+  // rejected whole and the running ones stay. An unchanged config file is a
+  // no-op for the pollers (secret files are part of the parsed config, so a
+  // rotated token counts as a change).
   bool Reload(std::string& error) {
+    last_reload_attempt = UnixNow();
     try {
+      std::optional<WebConfig> next_web = LoadWebConfig();
       auto next = std::make_shared<const Config>(LoadConfigFile(flags.config_file));
       if (next->global.metric_namespace != metrics->metric_namespace()) {
         throw ConfigError(flags.config_file +
                           ": global.metric_namespace: cannot change on reload "
                           "(restart the exporter)");
       }
-      metrics->reload_successful.Set(1);
-      metrics->reload_success_timestamp.Set(UnixNow());
+      ApplyWebConfig(std::move(next_web));  // may throw: nothing changed yet
+      MarkReloaded();
       if (*next == *config) {
         Log(LogLevel::kInfo, "config unchanged", {{"file", flags.config_file}});
         return true;
@@ -663,12 +692,42 @@ struct App::Impl {
           {{"file", flags.config_file}, {"services", std::to_string(pollers.size())},
            {"lists", std::to_string(lists.size())}});
       return true;
-    } catch (const ConfigError& e) {
+    } catch (const std::exception& e) {  // ConfigError, or TLS files unusable
       metrics->reload_successful.Set(0);
+      reload_ok = false;
       error = e.what();
+      last_reload_error = error;
       Log(LogLevel::kError, "config reload failed; keeping the running config", {{"err", error}});
       return false;
     }
+  }
+
+  void MarkReloaded() {
+    last_reload_success = UnixNow();
+    if (last_reload_attempt == 0) last_reload_attempt = last_reload_success;
+    metrics->reload_successful.Set(1);
+    metrics->reload_success_timestamp.Set(last_reload_success);
+    reload_ok = true;
+    last_reload_error.clear();
+  }
+
+  ExporterStatus Status() const {
+    auto [polled, total] = Readiness();
+    ExporterStatus st;
+    st.config_file = flags.config_file;
+    st.web_config_file = flags.web_config_file;
+    st.tls = web && web->tls();
+    st.basic_auth = web_config && !web_config->basic_auth_users.empty();
+    st.start_time = started_at;
+    st.now = UnixNow();
+    st.reload_successful = reload_ok;
+    st.last_reload_success = last_reload_success;
+    st.last_reload_attempt = last_reload_attempt;
+    st.last_reload_error = last_reload_error;
+    st.services = total;
+    st.services_polled = polled;
+    st.ready = config && polled >= total;
+    return st;
   }
 
   // ---- web ---------------------------------------------------------------
@@ -719,7 +778,8 @@ struct App::Impl {
       return {200, "text/plain; charset=utf-8", "", {}};
     }
     const bool known = req.path == flags.telemetry_path || req.path == "/" ||
-                       req.path == "/api/v1/services" || req.path == "/-/healthy" ||
+                       req.path == "/api/v1/services" || req.path == "/api/v1/status" ||
+                       req.path == "/-/healthy" ||
                        req.path == "/-/ready";
     if (!known) return {404, "text/plain; charset=utf-8", "404 page not found\n", {}};
     if (!get) return not_allowed("GET, HEAD");
@@ -736,6 +796,9 @@ struct App::Impl {
               "Not ready: " + std::to_string(polled) + " of " + std::to_string(total) +
                   " targets polled.\n",
               {}};
+    }
+    if (req.path == "/api/v1/status") {
+      return {200, "application/json", RenderStatusJson(Status()), {}};
     }
     if (req.path == "/api/v1/services") {
       return {200, "application/json",
@@ -804,12 +867,25 @@ struct App::Impl {
             {{"file", flags.state_file}, {"services", std::to_string(persisted.size())}});
       }
     }
+    std::optional<WebConfig> initial_web;
+    try {
+      initial_web = LoadWebConfig();
+    } catch (const ConfigError& e) {
+      Log(LogLevel::kError, "cannot load web config", {{"err", e.what()}});
+      return 1;
+    }
     metrics = std::make_unique<Metrics>(initial->global.metric_namespace);
     tracker = std::make_unique<Tracker>(*metrics);
     WebServerOptions web_options;
     web_options.listen_address = flags.listen_address;
     web = std::make_unique<WebServer>(io.get_executor(), web_options,
                                       [this](const WebRequest& r) { return Handle(r); });
+    try {
+      ApplyWebConfig(std::move(initial_web));
+    } catch (const std::exception& e) {
+      Log(LogLevel::kError, "cannot use web config", {{"err", e.what()}});
+      return 1;
+    }
     try {
       web->Start();
     } catch (const std::exception& e) {
@@ -823,10 +899,11 @@ struct App::Impl {
          {"shard", std::to_string(std::max(flags.shard_index, 0)) + "/" +
                        std::to_string(flags.shard_count)}});
     Log(LogLevel::kInfo, "listening",
-        {{"address", flags.listen_address}, {"port", std::to_string(web->port())}});
+        {{"address", flags.listen_address},
+         {"port", std::to_string(web->port())},
+         {"tls", web->tls() ? "true" : "false"}});
     ApplyConfig(std::move(initial));
-    metrics->reload_successful.Set(1);
-    metrics->reload_success_timestamp.Set(UnixNow());
+    MarkReloaded();
     WaitForSignal();
     io.run();
     SaveState();

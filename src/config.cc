@@ -1,174 +1,31 @@
 #include "sse/config.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <boost/url/parse.hpp>
 #include <cctype>
 #include <charconv>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
+
+#include "sse/yaml_util.h"
 
 namespace sse {
 namespace {
 
-// Context of one parse: the file name for messages and where relative
-// secret files are looked up.
-struct Ctx {
-  std::string file;
-  std::filesystem::path base_dir;
-};
-
-[[noreturn]] void Fail(const Ctx& ctx, const YAML::Node& node,
-                       const std::string& path, const std::string& message) {
-  std::ostringstream out;
-  out << ctx.file;
-  if (node.IsDefined() && node.Mark().line >= 0) {
-    out << ':' << node.Mark().line + 1;
-  }
-  out << ": " << path << ": " << message;
-  throw ConfigError(out.str());
-}
-
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += ", ";
-    out += item;
-  }
-  return out;
-}
-
-void RequireMap(const Ctx& ctx, const YAML::Node& node,
-                const std::string& path) {
-  if (!node.IsMap()) Fail(ctx, node, path, "must be a mapping");
-}
-
-// Rejects keys not in `allowed`: a typo must not silently disable a check.
-void CheckKeys(const Ctx& ctx, const YAML::Node& node, const std::string& path,
-               const std::vector<std::string>& allowed) {
-  RequireMap(ctx, node, path);
-  std::set<std::string> seen;
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    if (!it->first.IsScalar()) Fail(ctx, it->first, path, "keys must be strings");
-    std::string key = it->first.Scalar();
-    std::string key_path = path.empty() ? key : path + "." + key;
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      Fail(ctx, it->first, key_path,
-           "unknown key (allowed: " + Join(allowed) + ")");
-    }
-    if (!seen.insert(key).second) {
-      Fail(ctx, it->first, key_path, "key given twice");
-    }
-  }
-}
-
-std::string Child(const std::string& path, const std::string& key) {
-  return path.empty() ? key : path + "." + key;
-}
-
-std::string GetString(const Ctx& ctx, const YAML::Node& node,
-                      const std::string& path) {
-  if (!node.IsScalar()) Fail(ctx, node, path, "must be a string");
-  return node.Scalar();
-}
-
-std::string GetNonEmptyString(const Ctx& ctx, const YAML::Node& node,
-                              const std::string& path) {
-  std::string value = node.IsNull() ? "" : GetString(ctx, node, path);
-  if (value.empty()) Fail(ctx, node, path, "must not be empty");
-  return value;
-}
-
-bool GetBool(const Ctx& ctx, const YAML::Node& node, const std::string& path) {
-  std::string value = node.IsScalar() ? node.Scalar() : "";
-  if (value == "true") return true;
-  if (value == "false") return false;
-  Fail(ctx, node, path, "must be true or false");
-}
-
-int GetInt(const Ctx& ctx, const YAML::Node& node, const std::string& path,
-           int min) {
-  std::string text = node.IsScalar() ? node.Scalar() : "";
-  int value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-    Fail(ctx, node, path, "must be an integer");
-  }
-  if (value < min) {
-    Fail(ctx, node, path, "must be at least " + std::to_string(min));
-  }
-  return value;
-}
-
-Duration GetDuration(const Ctx& ctx, const YAML::Node& node,
-                     const std::string& path) {
-  std::string text = node.IsScalar() ? node.Scalar() : "";
-  auto value = ParseDuration(text);
-  if (!value) {
-    Fail(ctx, node, path,
-         "invalid duration \"" + text + "\" (examples: 500ms, 15s, 1m, 1h30m)");
-  }
-  if (value->count() <= 0) Fail(ctx, node, path, "must be greater than 0");
-  return *value;
-}
-
-std::uint64_t GetBytes(const Ctx& ctx, const YAML::Node& node,
-                       const std::string& path) {
-  std::string text = node.IsScalar() ? node.Scalar() : "";
-  auto value = ParseBytes(text);
-  if (!value) {
-    Fail(ctx, node, path,
-         "invalid byte size \"" + text + "\" (examples: 1MiB, 512KiB, 4MB, 65536)");
-  }
-  if (*value == 0) Fail(ctx, node, path, "must be greater than 0");
-  return *value;
-}
-
-std::vector<std::string> GetStringList(const Ctx& ctx, const YAML::Node& node,
-                                       const std::string& path) {
-  if (!node.IsSequence()) Fail(ctx, node, path, "must be a list of strings");
-  std::vector<std::string> out;
-  for (std::size_t i = 0; i < node.size(); ++i) {
-    out.push_back(GetNonEmptyString(ctx, node[i],
-                                    path + "[" + std::to_string(i) + "]"));
-  }
-  return out;
-}
-
-std::map<std::string, std::string> GetStringMap(const Ctx& ctx,
-                                                const YAML::Node& node,
-                                                const std::string& path) {
-  RequireMap(ctx, node, path);
-  std::map<std::string, std::string> out;
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    std::string key = GetString(ctx, it->first, path);
-    std::string key_path = path + "." + key;
-    if (!out.emplace(key, GetString(ctx, it->second, key_path)).second) {
-      Fail(ctx, it->first, key_path, "key given twice");
-    }
-  }
-  return out;
-}
-
-// Reads a secret from a file; trailing newlines are stripped, as Prometheus
-// does for credentials files.
-Secret ReadSecretFile(const Ctx& ctx, const YAML::Node& node,
-                      const std::string& path, const std::string& file) {
-  std::filesystem::path p(file);
-  if (p.is_relative()) p = ctx.base_dir / p;
-  std::ifstream in(p, std::ios::binary);
-  if (!in) Fail(ctx, node, path, "cannot read file \"" + p.string() + "\"");
-  std::string value((std::istreambuf_iterator<char>(in)),
-                    std::istreambuf_iterator<char>());
-  while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) {
-    value.pop_back();
-  }
-  if (value.empty()) Fail(ctx, node, path, "file \"" + p.string() + "\" is empty");
-  return Secret(std::move(value));
-}
+using yaml::CheckKeys;
+using yaml::Child;
+using yaml::Ctx;
+using yaml::Fail;
+using yaml::GetBool;
+using yaml::GetBytes;
+using yaml::GetDuration;
+using yaml::GetInt;
+using yaml::GetNonEmptyString;
+using yaml::GetReadableFile;
+using yaml::GetString;
+using yaml::GetStringList;
+using yaml::GetStringMap;
+using yaml::ReadSecretFile;
 
 bool IsValidStatusKey(const std::string& key) {
   if (key.size() != 3) return false;
@@ -243,15 +100,7 @@ TlsConfig ParseTls(const Ctx& ctx, const YAML::Node& node,
              "insecure_skip_verify"});
   TlsConfig tls;
   auto file = [&](const char* key, std::string& out) {
-    if (auto n = node[key]) {
-      out = GetNonEmptyString(ctx, n, Child(path, key));
-      std::filesystem::path p(out);
-      if (p.is_relative()) p = ctx.base_dir / p;
-      if (!std::ifstream(p)) {
-        Fail(ctx, n, Child(path, key), "cannot read file \"" + p.string() + "\"");
-      }
-      out = p.string();
-    }
+    if (auto n = node[key]) out = GetReadableFile(ctx, n, Child(path, key));
   };
   file("ca_file", tls.ca_file);
   file("cert_file", tls.cert_file);
@@ -413,7 +262,7 @@ Url GetUrl(const Ctx& ctx, const YAML::Node& node, const std::string& path) {
   try {
     return ParseUrl(text);
   } catch (const std::invalid_argument& e) {
-    Fail(ctx, node, path, "invalid URL \"" + text + "\": " + e.what());
+    Fail(ctx, node, path, "invalid URL \"" + RedactUserinfo(text) + "\": " + e.what());
   }
 }
 
@@ -618,6 +467,15 @@ const char* SourceKindName(SourceKind kind) {
   return "unknown";
 }
 
+std::string RedactUserinfo(const std::string& url) {
+  const std::size_t scheme = url.find("://");
+  const std::size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+  const std::size_t end = url.find_first_of("/?#", start);
+  const std::size_t at = url.rfind('@', end == std::string::npos ? url.size() - 1 : end);
+  if (at == std::string::npos || at < start) return url;
+  return url.substr(0, start) + "<redacted>" + url.substr(at);
+}
+
 Url ParseUrl(const std::string& text) {
   auto parsed = boost::urls::parse_absolute_uri(text);
   if (!parsed) throw std::invalid_argument(parsed.error().message());
@@ -687,32 +545,12 @@ bool IsValidMetricName(const std::string& name) {
 Config ParseConfig(const std::string& yaml, const std::string& file,
                    const std::filesystem::path& base_dir) {
   Ctx ctx{file, base_dir};
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::Exception& e) {
-    std::ostringstream out;
-    out << file;
-    if (e.mark.line >= 0) out << ':' << e.mark.line + 1;
-    out << ": invalid YAML: " << e.msg;
-    throw ConfigError(out.str());
-  }
-  try {
-    return Parse(ctx, root);
-  } catch (const YAML::Exception& e) {
-    std::ostringstream out;
-    out << file;
-    if (e.mark.line >= 0) out << ':' << e.mark.line + 1;
-    out << ": " << e.msg;
-    throw ConfigError(out.str());
-  }
+  YAML::Node root = yaml::Load(yaml, file);
+  return yaml::Guard(file, [&] { return Parse(ctx, root); });
 }
 
 Config LoadConfigFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path + ": cannot read config file");
-  std::string text((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
+  std::string text = yaml::ReadFileOrFail(path, "config file");
   std::filesystem::path base = std::filesystem::path(path).parent_path();
   if (base.empty()) base = ".";
   return ParseConfig(text, path, base);

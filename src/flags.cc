@@ -52,6 +52,10 @@ const std::vector<FlagSpec>& Specs() {
          }
          f.telemetry_path = v;
        }},
+      {"web.config.file",
+       "Web config file (exporter-toolkit format) enabling TLS and/or basic "
+       "auth; re-read on reload.",
+       false, [](Flags& f, const std::string& v) { f.web_config_file = v; }},
       {"web.enable-lifecycle", "Enable POST /-/reload.", true,
        [](Flags& f, const std::string& v) {
          f.enable_lifecycle = ParseBool("web.enable-lifecycle", v);

@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <boost/url/parse_query.hpp>
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -161,6 +162,29 @@ std::string RenderServicesJson(const std::vector<ServiceRow>& rows) {
   return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
+std::string RenderStatusJson(const ExporterStatus& st) {
+  nlohmann::ordered_json doc;
+  doc["version"] = kVersion;
+  doc["revision"] = kRevision;
+  doc["start_time"] = IsoTime(st.start_time);
+  doc["start_timestamp"] = st.start_time;
+  doc["uptime_seconds"] = std::max(0.0, st.now - st.start_time);
+  doc["config"] = {
+      {"file", st.config_file},
+      {"reload_successful", st.reload_successful},
+      {"last_reload_success_time", IsoTime(st.last_reload_success)},
+      {"last_reload_success_timestamp", st.last_reload_success},
+      {"last_reload_attempt_timestamp", st.last_reload_attempt},
+      {"last_reload_error", st.last_reload_error}};
+  doc["web"] = {{"config_file", st.web_config_file},
+                {"tls", st.tls},
+                {"basic_auth", st.basic_auth}};
+  doc["services"] = {{"configured", st.services},
+                     {"polled", st.services_polled}};
+  doc["ready"] = st.ready;
+  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 std::string RenderLandingPage(const std::vector<ServiceRow>& rows,
                               std::string_view telemetry_path, double now) {
   std::string html;
@@ -179,7 +203,8 @@ std::string RenderLandingPage(const std::vector<ServiceRow>& rows,
   html += ")</p>\n<ul><li><a href=\"";
   html += HtmlEscape(telemetry_path);
   html += "\">Metrics</a></li><li><a href=\"api/v1/services\">Services (JSON)</a>"
-          "</li><li><a href=\"-/healthy\">Health</a></li>"
+          "</li><li><a href=\"api/v1/status\">Status (JSON)</a></li>"
+          "<li><a href=\"-/healthy\">Health</a></li>"
           "<li><a href=\"-/ready\">Readiness</a></li></ul>\n";
   html += "<h2>Services (" + std::to_string(rows.size()) + ")</h2>\n";
   html +=

@@ -1,6 +1,8 @@
 #include "sse/http_client.h"
 
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -13,7 +15,10 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
+#include <filesystem>
 #include <optional>
+#include <system_error>
+#include <vector>
 
 #include "sse/version.h"
 
@@ -59,6 +64,23 @@ std::string Base64(const std::string& in) {
   return out;
 }
 
+// What identifies a version of a file: modification time and size (both
+// empty for a missing file or an empty path).
+struct FileStamp {
+  std::filesystem::file_time_type mtime{};
+  std::uintmax_t size = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+FileStamp Stamp(const std::string& path) {
+  FileStamp stamp;
+  if (path.empty()) return stamp;
+  std::error_code ec;
+  stamp.mtime = std::filesystem::last_write_time(path, ec);
+  stamp.size = ec ? 0 : std::filesystem::file_size(path, ec);
+  return stamp;
+}
+
 bool IsIpAddress(const std::string& host) {
   boost::system::error_code ec;
   net::ip::make_address(host, ec);
@@ -68,6 +90,7 @@ bool IsIpAddress(const std::string& host) {
 // One connection to one origin (scheme, host, port).
 struct Connection {
   std::string scheme, host, port;
+  std::shared_ptr<ssl::context> ctx;  // outlives `secure`, which uses it
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer{256 * 1024};
@@ -95,6 +118,7 @@ struct Connection {
     }
     plain.reset();
     secure.reset();
+    ctx.reset();
     buffer.clear();
   }
 };
@@ -120,10 +144,27 @@ Outcome ClassifyReadError(const boost::system::error_code& ec) {
   return Outcome::kConnectError;
 }
 
+// Errors of a kept-alive connection that the server closed meanwhile. Over
+// TLS a server that drops an idle connection without close_notify shows up
+// as stream_truncated.
 bool IsStaleConnectionError(const boost::system::error_code& ec) {
   return ec == http::error::end_of_stream || ec == net::error::eof ||
          ec == net::error::connection_reset || ec == net::error::broken_pipe ||
-         ec == net::error::connection_aborted;
+         ec == net::error::connection_aborted ||
+         ec == ssl::error::stream_truncated;
+}
+
+// "TLS handshake: <error>", with OpenSSL's reason when the peer's
+// certificate failed verification (unknown CA, hostname mismatch, ...).
+std::string HandshakeError(const boost::system::error_code& ec, SSL* ssl) {
+  std::string text = "TLS handshake: " + ec.message();
+  const long verify = SSL_get_verify_result(ssl);
+  if (verify != X509_V_OK) {
+    text += " (";
+    text += X509_verify_cert_error_string(verify);
+    text += ")";
+  }
+  return text;
 }
 
 }  // namespace
@@ -152,8 +193,9 @@ struct HttpClient::Impl {
   net::any_io_executor executor;
   Url url;
   HttpClientOptions options;
-  std::optional<ssl::context> ssl_ctx;
+  std::shared_ptr<ssl::context> ssl_ctx;
   std::string ssl_setup_error;
+  std::vector<FileStamp> ssl_files;  // of ca/cert/key when ssl_ctx was built
   Connection primary;
   std::uint64_t connections = 0;
   bool busy = false;
@@ -165,33 +207,49 @@ struct HttpClient::Impl {
     primary.port = url.port;
   }
 
-  // Builds the TLS context on first use; records an error instead of
-  // throwing so that a poll reports it.
-  ssl::context* SslContext() {
-    if (ssl_ctx) return &*ssl_ctx;
-    if (!ssl_setup_error.empty()) return nullptr;
+  std::vector<FileStamp> TlsFileStamps() const {
+    std::vector<FileStamp> stamps;
+    for (const std::string* file :
+         {&options.tls.ca_file, &options.tls.cert_file, &options.tls.key_file}) {
+      stamps.push_back(Stamp(*file));
+    }
+    return stamps;
+  }
+
+  // The TLS context for a new connection. Built on first use and again
+  // whenever the CA, certificate or key file changed since (rotated
+  // certificates need no restart); a kept-alive connection keeps the context
+  // it was opened with. Records an error instead of throwing, so that a poll
+  // reports it.
+  std::shared_ptr<ssl::context> SslContext() {
+    std::vector<FileStamp> stamps = TlsFileStamps();
+    if (stamps == ssl_files && (ssl_ctx || !ssl_setup_error.empty())) {
+      return ssl_ctx;
+    }
+    ssl_files = std::move(stamps);
+    ssl_ctx.reset();
+    ssl_setup_error.clear();
     try {
-      ssl::context ctx(ssl::context::tls_client);
-      ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                      ssl::context::no_tlsv1_1);
+      auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+      ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                       ssl::context::no_tlsv1_1);
       if (!options.tls.ca_file.empty()) {
-        ctx.load_verify_file(options.tls.ca_file);
+        ctx->load_verify_file(options.tls.ca_file);
       } else {
-        ctx.set_default_verify_paths();
+        ctx->set_default_verify_paths();
       }
       if (!options.tls.cert_file.empty()) {
-        ctx.use_certificate_chain_file(options.tls.cert_file);
-        ctx.use_private_key_file(options.tls.key_file, ssl::context::pem);
+        ctx->use_certificate_chain_file(options.tls.cert_file);
+        ctx->use_private_key_file(options.tls.key_file, ssl::context::pem);
       }
-      ctx.set_verify_mode(options.tls.insecure_skip_verify ? ssl::verify_none
-                                                           : ssl::verify_peer);
-      ssl_ctx.emplace(std::move(ctx));
-      return &*ssl_ctx;
+      ctx->set_verify_mode(options.tls.insecure_skip_verify ? ssl::verify_none
+                                                            : ssl::verify_peer);
+      ssl_ctx = std::move(ctx);
     } catch (const boost::system::system_error& e) {
       ssl_setup_error = std::string("TLS setup: ") + e.what();
-      return nullptr;
     }
+    return ssl_ctx;
   }
 
   net::awaitable<HttpResult> Connect(Connection& conn, Clock::time_point deadline) {
@@ -224,25 +282,34 @@ struct HttpClient::Impl {
       conn.plain = std::move(stream);
       co_return HttpResult{};
     }
-    ssl::context* ctx = SslContext();
+    std::shared_ptr<ssl::context> ctx = SslContext();
     if (ctx == nullptr) co_return Failure(Outcome::kTlsError, ssl_setup_error);
     auto secure =
         std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*stream), *ctx);
     const std::string name =
         options.tls.server_name.empty() ? conn.host : options.tls.server_name;
-    if (!IsIpAddress(name)) {
-      SSL_set_tlsext_host_name(secure->native_handle(), name.c_str());
-    }
+    SSL* native = secure->native_handle();
+    const bool ip = IsIpAddress(name);
+    if (!ip) SSL_set_tlsext_host_name(native, name.c_str());  // SNI
     if (!options.tls.insecure_skip_verify) {
-      secure->set_verify_callback(ssl::host_name_verification(name));
+      // OpenSSL checks the name during verification (SAN DNS or IP entry),
+      // so a mismatch fails the handshake with its own reason.
+      const int set = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(native),
+                                                         name.c_str())
+                         : SSL_set1_host(native, name.c_str());
+      if (set != 1) {
+        co_return Failure(Outcome::kTlsError,
+                          "TLS setup: cannot verify server name \"" + name + "\"");
+      }
     }
     beast::get_lowest_layer(*secure).expires_at(deadline);
     auto [hec] = co_await secure->async_handshake(ssl::stream_base::client, kUseTuple);
     if (hec) {
       co_return Failure(hec == beast::error::timeout ? Outcome::kTimeout
                                                      : Outcome::kTlsError,
-                        "TLS handshake: " + hec.message());
+                        HandshakeError(hec, native));
     }
+    conn.ctx = std::move(ctx);
     conn.secure = std::move(secure);
     co_return HttpResult{};
   }

@@ -9,6 +9,8 @@
 #include "sse/flags.h"
 #include "sse/log.h"
 #include "sse/version.h"
+#include "sse/web.h"
+#include "sse/web_config.h"
 
 int main(int argc, char** argv) {
   sse::Flags flags;
@@ -33,8 +35,13 @@ int main(int argc, char** argv) {
       sse::Config config = sse::LoadConfigFile(flags.config_file);
       std::cout << "SUCCESS: " << flags.config_file << " is valid ("
                 << config.services.size() << " services)\n";
+      if (!flags.web_config_file.empty()) {
+        sse::WebConfig web = sse::LoadWebConfigFile(flags.web_config_file);
+        if (web.tls) sse::CheckWebTls(*web.tls);
+        std::cout << "SUCCESS: " << flags.web_config_file << " is valid\n";
+      }
       return 0;
-    } catch (const sse::ConfigError& e) {
+    } catch (const std::exception& e) {  // ConfigError or unusable TLS files
       std::cerr << "FAILED: " << e.what() << "\n";
       return 1;
     }

@@ -2,14 +2,20 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/url/pct_string_view.hpp>
 #include <charconv>
+#include <optional>
 #include <set>
 
 #include "sse/log.h"
@@ -20,6 +26,7 @@ namespace {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 
@@ -27,6 +34,72 @@ std::string DecodePath(std::string_view raw) {
   auto pct = boost::urls::make_pct_string_view(raw);
   if (!pct) return std::string(raw);
   return pct->decode();
+}
+
+std::string RemoteAddress(const tcp::socket& socket) {
+  boost::system::error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  return ec ? std::string() : ep.address().to_string();
+}
+
+// A server TLS context for a web config's tls_server_config, with Go's
+// client auth types mapped onto OpenSSL's verify modes.
+std::shared_ptr<ssl::context> MakeServerContext(const WebTlsConfig& config) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  SSL_CTX* native = ctx->native_handle();
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                   ssl::context::no_tlsv1_1);
+  SSL_CTX_set_min_proto_version(native, config.min_version);
+  auto load = [](const std::string& file, const char* what, auto&& step) {
+    try {
+      step();
+    } catch (const boost::system::system_error& e) {
+      throw std::runtime_error(file + ": cannot load " + what + ": " +
+                               e.code().message());
+    }
+  };
+  load(config.cert_file, "certificate",
+       [&] { ctx->use_certificate_chain_file(config.cert_file); });
+  load(config.key_file, "private key",
+       [&] { ctx->use_private_key_file(config.key_file, ssl::context::pem); });
+  if (SSL_CTX_check_private_key(native) != 1) {
+    throw std::runtime_error(config.key_file + ": private key does not match " +
+                             config.cert_file);
+  }
+  if (!config.client_ca_file.empty()) {
+    load(config.client_ca_file, "client CA",
+         [&] { ctx->load_verify_file(config.client_ca_file); });
+    // Tell clients which CAs are accepted.
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(config.client_ca_file.c_str())) {
+      SSL_CTX_set_client_CA_list(native, names);
+    }
+  }
+  auto accept_any = [](bool, ssl::verify_context&) { return true; };
+  switch (config.client_auth) {
+    case ClientAuthType::kNoClientCert:
+      ctx->set_verify_mode(ssl::verify_none);
+      break;
+    case ClientAuthType::kRequestClientCert:
+      ctx->set_verify_mode(ssl::verify_peer);
+      ctx->set_verify_callback(accept_any);
+      break;
+    case ClientAuthType::kRequireAnyClientCert:
+      ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+      ctx->set_verify_callback(accept_any);
+      break;
+    case ClientAuthType::kVerifyClientCertIfGiven:
+      ctx->set_verify_mode(ssl::verify_peer);
+      break;
+    case ClientAuthType::kRequireAndVerifyClientCert:
+      ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+      break;
+  }
+  // Session resumption with client certificates needs a context id.
+  static const unsigned char kSessionContext[] = "service_state_exporter";
+  SSL_CTX_set_session_id_context(native, kSessionContext,
+                                 sizeof kSessionContext - 1);
+  return ctx;
 }
 
 }  // namespace
@@ -59,21 +132,31 @@ std::pair<std::string, std::uint16_t> SplitListenAddress(std::string_view addres
 }
 
 struct WebServer::Impl : std::enable_shared_from_this<Impl> {
-  struct Session {
-    beast::tcp_stream stream;
+  // What Stop() needs of a connection, whatever its stream type.
+  struct SessionState {
+    tcp::socket* socket = nullptr;  // lowest layer, owned by the coroutine
     bool busy = false;
-    explicit Session(tcp::socket socket) : stream(std::move(socket)) {}
+  };
+  // TLS and auth settings; a connection keeps the ones it was accepted with.
+  struct Security {
+    std::shared_ptr<ssl::context> tls;          // null: plain HTTP
+    std::shared_ptr<BasicAuthenticator> auth;   // null: no auth
   };
 
   net::any_io_executor executor;
   WebServerOptions options;
   WebHandler handler;
   tcp::acceptor acceptor;
-  std::set<Session*> sessions;
+  std::set<SessionState*> sessions;
+  std::shared_ptr<const Security> security = std::make_shared<Security>();
+  // bcrypt runs here, one at a time, never on the I/O thread.
+  net::thread_pool auth_pool{1};
   bool stopping = false;
 
   Impl(net::any_io_executor ex, WebServerOptions o, WebHandler h)
       : executor(ex), options(std::move(o)), handler(std::move(h)), acceptor(ex) {}
+
+  ~Impl() { auth_pool.join(); }
 
   void Bind() {
     auto [host, port] = SplitListenAddress(options.listen_address);
@@ -106,7 +189,7 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
   }
 
   WebRequest MakeRequest(const http::request<http::string_body>& req,
-                         const Session& session) {
+                         const tcp::socket& socket) {
     WebRequest r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
@@ -120,19 +203,55 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
       r.headers.emplace_back(std::move(name), std::string(field.value()));
     }
     boost::system::error_code ec;
-    auto ep = session.stream.socket().remote_endpoint(ec);
+    auto ep = socket.remote_endpoint(ec);
     if (!ec) r.remote = ep.address().to_string();
     return r;
   }
 
-  net::awaitable<void> Serve(std::shared_ptr<Session> session) {
+  // Completes with true if `header` holds valid basic auth credentials. A
+  // cache miss runs bcrypt on the auth pool; the handler is then invoked on
+  // its own executor (the I/O thread), the way any asio operation is.
+  template <class Token>
+  auto AsyncAuthorize(std::shared_ptr<BasicAuthenticator> auth,
+                      std::string header, Token&& token) {
+    return net::async_initiate<Token, void(bool)>(
+        [this](auto handler, std::shared_ptr<BasicAuthenticator> auth,
+               std::string header) {
+          const std::optional<bool> cached = auth->CheckCached(header);
+          auto io = net::get_associated_executor(handler, executor);
+          if (cached.has_value()) {
+            net::post(io, [handler = std::move(handler), ok = *cached]() mutable {
+              std::move(handler)(ok);
+            });
+            return;
+          }
+          auto work = net::make_work_guard(io);
+          net::post(auth_pool, [handler = std::move(handler), work = std::move(work),
+                                auth = std::move(auth),
+                                header = std::move(header)]() mutable {
+            const bool ok = auth->Verify(header);
+            auto io = work.get_executor();
+            net::post(io, [handler = std::move(handler), ok]() mutable {
+              std::move(handler)(ok);
+            });
+          });
+        },
+        token, std::move(auth), std::move(header));
+  }
+
+  // Serves requests until the peer goes, an error, or a response that ends
+  // the connection. Returns true if this side decided to close.
+  template <class Stream>
+  net::awaitable<bool> Serve(Stream& stream, SessionState& state,
+                             const Security& sec) {
+    auto& lowest = beast::get_lowest_layer(stream);
     beast::flat_buffer buffer(options.max_header_bytes + 4096);
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(options.max_header_bytes);
       parser.body_limit(options.max_body_bytes);
-      session->stream.expires_after(options.read_timeout);
-      auto [rec, n] = co_await http::async_read(session->stream, buffer, parser, kUseTuple);
+      lowest.expires_after(options.read_timeout);
+      auto [rec, n] = co_await http::async_read(stream, buffer, parser, kUseTuple);
       if (rec) {
         // Answer a malformed or oversized request; just close on timeouts,
         // resets and clients that went away.
@@ -150,19 +269,38 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
           res.keep_alive(false);
           res.body() = std::string(res.reason()) + "\n";
           res.prepare_payload();
-          session->stream.expires_after(std::chrono::seconds(5));
-          co_await http::async_write(session->stream, res, kUseTuple);
+          lowest.expires_after(std::chrono::seconds(5));
+          co_await http::async_write(stream, res, kUseTuple);
+          co_return true;
         }
-        break;
+        co_return false;
       }
-      session->busy = true;
+      state.busy = true;
       auto& req = parser.get();
       WebResponse response;
-      try {
-        response = handler(MakeRequest(req, *session));
-      } catch (const std::exception& e) {
-        Log(LogLevel::kError, "handler failed", {{"path", std::string(req.target())}, {"err", e.what()}});
-        response = WebResponse{500, "text/plain; charset=utf-8", "internal error\n", {}};
+      bool authorized = true;
+      if (sec.auth) {
+        // No temporaries in the co_await expression: GCC 12 destroys such
+        // temporaries twice (a double free).
+        auto check = AsyncAuthorize(sec.auth,
+                                    std::string(req[http::field::authorization]),
+                                    net::use_awaitable);
+        authorized = co_await std::move(check);
+      }
+      if (!authorized) {
+        Log(LogLevel::kDebug, "unauthorized request",
+            {{"path", std::string(req.target())},
+             {"remote", RemoteAddress(lowest.socket())}});
+        response = WebResponse{401, "text/plain; charset=utf-8", "Unauthorized\n", {}};
+        response.headers.emplace_back("WWW-Authenticate",
+                                      "Basic realm=\"service_state_exporter\"");
+      } else {
+        try {
+          response = handler(MakeRequest(req, lowest.socket()));
+        } catch (const std::exception& e) {
+          Log(LogLevel::kError, "handler failed", {{"path", std::string(req.target())}, {"err", e.what()}});
+          response = WebResponse{500, "text/plain; charset=utf-8", "internal error\n", {}};
+        }
       }
       http::response<http::string_body> res{static_cast<http::status>(response.status),
                                             req.version()};
@@ -175,20 +313,49 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
       if (req.method() == http::verb::head) {
         // Content-Length stays that of the GET body; no body is sent.
         http::response<http::empty_body> head{res.base()};
-        session->stream.expires_after(options.write_timeout);
-        auto [wec, w] = co_await http::async_write(session->stream, head, kUseTuple);
-        if (wec) break;
+        lowest.expires_after(options.write_timeout);
+        auto [wec, w] = co_await http::async_write(stream, head, kUseTuple);
+        if (wec) co_return false;
       } else {
-        session->stream.expires_after(options.write_timeout);
-        auto [wec, w] = co_await http::async_write(session->stream, res, kUseTuple);
-        if (wec) break;
+        lowest.expires_after(options.write_timeout);
+        auto [wec, w] = co_await http::async_write(stream, res, kUseTuple);
+        if (wec) co_return false;
       }
-      session->busy = false;
-      if (!keep_alive || stopping) break;
+      state.busy = false;
+      if (!keep_alive || stopping) co_return true;
     }
+  }
+
+  net::awaitable<void> Run(tcp::socket socket, std::shared_ptr<SessionState> state,
+                           std::shared_ptr<const Security> sec) {
     boost::system::error_code ignored;
-    session->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    session->stream.socket().close(ignored);
+    if (stopping) {
+      socket.close(ignored);
+      co_return;
+    }
+    if (sec->tls) {
+      beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)),
+                                                  *sec->tls);
+      auto& lowest = beast::get_lowest_layer(stream);
+      state->socket = &lowest.socket();
+      lowest.expires_after(options.handshake_timeout);
+      auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, kUseTuple);
+      if (hec) {
+        Log(LogLevel::kDebug, "TLS handshake failed",
+            {{"remote", RemoteAddress(lowest.socket())}, {"err", hec.message()}});
+      } else if (co_await Serve(stream, *state, *sec)) {
+        // Say goodbye with close_notify, briefly: many clients just close.
+        lowest.expires_after(std::chrono::seconds(1));
+        co_await stream.async_shutdown(kUseTuple);
+      }
+      lowest.socket().close(ignored);
+    } else {
+      beast::tcp_stream stream(std::move(socket));
+      state->socket = &stream.socket();
+      co_await Serve(stream, *state, *sec);
+      stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      stream.socket().close(ignored);
+    }
   }
 
   net::awaitable<void> Accept() {
@@ -210,11 +377,13 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
         socket.close(ignored);
         continue;
       }
-      auto session = std::make_shared<Session>(std::move(socket));
-      sessions.insert(session.get());
-      net::co_spawn(executor, Serve(session),
-                    [self, raw = session.get()](std::exception_ptr e) {
-                      self->sessions.erase(raw);
+      // Run() sets state->socket when it starts; until then Stop() skips
+      // the session and Run() sees `stopping`.
+      auto state = std::make_shared<SessionState>();
+      sessions.insert(state.get());
+      net::co_spawn(executor, Run(std::move(socket), state, security),
+                    [self, state](std::exception_ptr e) {
+                      self->sessions.erase(state.get());
                       if (!e) return;
                       try {
                         std::rethrow_exception(e);
@@ -229,8 +398,8 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
     stopping = true;
     boost::system::error_code ignored;
     acceptor.close(ignored);
-    for (Session* s : sessions) {
-      if (!s->busy) s->stream.socket().close(ignored);
+    for (SessionState* s : sessions) {
+      if (!s->busy && s->socket != nullptr) s->socket->close(ignored);
     }
   }
 };
@@ -256,6 +425,24 @@ void WebServer::Start() {
 }
 
 void WebServer::Stop() { impl_->Stop(); }
+
+void WebServer::Configure(const WebConfig& config) {
+  auto next = std::make_shared<Impl::Security>();
+  if (config.tls) next->tls = MakeServerContext(*config.tls);
+  if (!config.basic_auth_users.empty()) {
+    next->auth = std::make_shared<BasicAuthenticator>(config.basic_auth_users);
+  }
+  impl_->security = std::move(next);
+}
+
+bool WebServer::tls() const { return impl_->security->tls != nullptr; }
+
+std::uint64_t WebServer::bcrypt_runs() const {
+  const auto& auth = impl_->security->auth;
+  return auth ? auth->bcrypt_runs() : 0;
+}
+
+void CheckWebTls(const WebTlsConfig& tls) { MakeServerContext(tls); }
 
 std::uint16_t WebServer::port() const {
   boost::system::error_code ec;

@@ -14,6 +14,7 @@ struct Flags {
   bool config_check = false;
   std::string listen_address = ":9810";
   std::string telemetry_path = "/metrics";
+  std::string web_config_file;  ///< exporter-toolkit web config; empty: none
   bool enable_lifecycle = false;
   std::string state_file;
   int shard_index = -1;  ///< -1: from the StatefulSet ordinal of the hostname

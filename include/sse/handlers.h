@@ -28,6 +28,26 @@ struct ServiceRow {
   PollStatus poll;
 };
 
+/// What `/api/v1/status` reports about the exporter itself.
+struct ExporterStatus {
+  std::string config_file;
+  std::string web_config_file;  ///< empty without --web.config.file
+  bool tls = false;             ///< /metrics is served over TLS
+  bool basic_auth = false;      ///< basic auth is required
+  double start_time = 0;        ///< Unix seconds
+  double now = 0;
+  bool reload_successful = true;  ///< the last (re)load worked
+  double last_reload_success = 0;  ///< Unix seconds
+  double last_reload_attempt = 0;  ///< Unix seconds
+  std::string last_reload_error;   ///< of the last failed reload, else empty
+  std::size_t services = 0;
+  std::size_t services_polled = 0;  ///< polled at least once
+  bool ready = false;
+};
+
+/// JSON document of `/api/v1/status`. Thread-safe.
+std::string RenderStatusJson(const ExporterStatus& status);
+
 /// Renders `/metrics`: negotiates the format from Accept and gzips when
 /// Accept-Encoding allows it. Thread-safe.
 WebResponse RenderMetrics(const Metrics& metrics, const WebRequest& request);

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "sse/web_config.h"
+
 namespace sse {
 
 /// A parsed HTTP request, as handed to a WebHandler.
@@ -46,18 +48,39 @@ struct WebServerOptions {
   /// A whole request (line, headers, body) must arrive within this.
   std::chrono::milliseconds read_timeout{30000};
   std::chrono::milliseconds write_timeout{60000};
+  /// A TLS handshake must complete within this.
+  std::chrono::milliseconds handshake_timeout{10000};
 };
 
 /// Splits "host:port", ":port" or "[v6]:port". Throws std::invalid_argument.
 std::pair<std::string, std::uint16_t> SplitListenAddress(std::string_view address);
 
-/// An HTTP/1.1 server (keep-alive, HEAD, limits) on one executor. Not
-/// thread-safe: call from the executor's thread.
+/// Checks that the files of a web config's TLS settings hold a usable
+/// certificate, matching key and client CA, by building a server TLS
+/// context. Throws std::runtime_error naming the file. Thread-safe.
+void CheckWebTls(const WebTlsConfig& tls);
+
+/// An HTTP/1.1 server (keep-alive, HEAD, limits) on one executor, plain or
+/// HTTPS, with optional HTTP basic auth (Configure). Not thread-safe: call
+/// from the executor's thread.
 class WebServer {
  public:
   WebServer(boost::asio::any_io_executor executor, WebServerOptions options,
             WebHandler handler);
   ~WebServer();
+
+  /// Applies a web config (--web.config.file): TLS for connections
+  /// accepted from now on (open ones keep theirs), basic auth for requests
+  /// read from now on, on every path. A request without valid credentials
+  /// gets 401 with `WWW-Authenticate: Basic realm="service_state_exporter"`;
+  /// bcrypt runs on a worker thread, so the executor never waits for it.
+  /// Throws std::runtime_error naming the file if a certificate, key or CA
+  /// cannot be loaded; then the previous settings stay.
+  void Configure(const WebConfig& config);
+  /// True if connections accepted now use TLS.
+  bool tls() const;
+  /// bcrypt runs of the current basic auth settings (0 without users).
+  std::uint64_t bcrypt_runs() const;
 
   /// Binds and starts accepting. Throws std::runtime_error naming the
   /// address on failure.

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,12 +11,25 @@
 
 namespace sse::test {
 
+/// How the rig's own requests reach the exporter: plain HTTP by default,
+/// HTTPS when `tls` is set; `headers` (e.g. Authorization) go with every
+/// request.
+struct RigClient {
+  std::optional<ClientTls> tls;
+  std::map<std::string, std::string> headers;
+};
+
 /// The real exporter binary on 127.0.0.1:<free port> with a config written
 /// by the test; stopped by PID when the rig goes away.
 class ExporterRig {
  public:
   explicit ExporterRig(const std::string& config_yaml,
-                       std::vector<std::string> extra_flags = {}) {
+                       std::vector<std::string> extra_flags = {})
+      : ExporterRig(config_yaml, RigClient{}, std::move(extra_flags)) {}
+
+  ExporterRig(const std::string& config_yaml, RigClient client,
+              std::vector<std::string> extra_flags)
+      : client_(std::move(client)) {
     config_path_ = dir_.Write("config.yaml", config_yaml);
     port_ = FreePort();
     std::vector<std::string> argv = {SSE_BINARY, "--config.file=" + config_path_,
@@ -22,9 +37,21 @@ class ExporterRig {
                                      "--log.level=debug"};
     argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
     process_ = std::make_unique<Process>(argv, (dir_.path() / "exporter.log").string());
-    bool up = WaitFor([&] { return HttpGet(port_, "/-/healthy").status == 200; },
+    bool up = WaitFor([&] { return Get("/-/healthy").status == 200; },
                       std::chrono::seconds(10));
     if (!up) FAIL("exporter did not start: " << process_->log());
+  }
+
+  /// A request with the rig's client settings; `headers` add to its own.
+  HttpReply Request(const std::string& method, const std::string& target,
+                    std::map<std::string, std::string> headers = {}) {
+    headers.insert(client_.headers.begin(), client_.headers.end());
+    if (client_.tls) return HttpsRequest(port_, *client_.tls, method, target, headers);
+    return HttpRequest(port_, method, target, headers);
+  }
+  HttpReply Get(const std::string& target,
+                std::map<std::string, std::string> headers = {}) {
+    return Request("GET", target, std::move(headers));
   }
 
   std::uint16_t port() const { return port_; }
@@ -34,7 +61,7 @@ class ExporterRig {
   void RewriteConfig(const std::string& yaml) { dir_.Write("config.yaml", yaml); }
 
   std::string ScrapeText() {
-    HttpReply reply = HttpGet(port_, "/metrics");
+    HttpReply reply = Get("/metrics");
     REQUIRE(reply.status == 200);
     return reply.body;
   }
@@ -52,6 +79,7 @@ class ExporterRig {
   }
 
  private:
+  RigClient client_;
   TempDir dir_;
   std::string config_path_;
   std::uint16_t port_ = 0;

@@ -285,3 +285,46 @@ TEST_CASE("a port in use fails start-up with exit code 1", "[exporter]") {
   REQUIRE(code == 1);
   REQUIRE(output.find("cannot listen") != std::string::npos);
 }
+
+TEST_CASE("OpenMetrics output passes a strict OpenMetrics parser", "[exporter][openmetrics]") {
+  // promtool 2.42 only lints text 0.0.4. The Python client's OpenMetrics
+  // parser (Debian python3-prometheus-client) is strict: it checks # EOF,
+  // counter _total samples, # UNIT suffixes, histogram buckets, escaping.
+  const std::string python = "/usr/bin/python3";
+  FakeService fake;
+  const std::string hostile = "x\"} 1 fake{a=\"b\\";
+  fake.SetState(hostile);
+  ExporterRig rig(OneService(fake.Url("/status"), "    keep_case: true\n"));
+  Labels state = kFake;
+  state["state"] = hostile;
+  REQUIRE(rig.WaitValue("muster_service_state", state, 1));
+  fake.SetState("running");
+  REQUIRE(rig.WaitValue("muster_service_up", kFake, 1));
+  auto om = sse::test::HttpGet(rig.port(), "/metrics",
+                               {{"Accept", "application/openmetrics-text; version=1.0.0"}});
+  REQUIRE(om.status == 200);
+  sse::test::TempDir dir;
+  const std::string file = dir.Write("metrics.om", om.body);
+  const std::string script =
+      "import sys\n"
+      "from prometheus_client.openmetrics.parser import text_string_to_metric_families\n"
+      "families = list(text_string_to_metric_families(open(sys.argv[1]).read()))\n"
+      "names = {f.name: f for f in families}\n"
+      "assert names['muster_service_state_transitions'].type == 'counter'\n"
+      "assert names['service_state_exporter_poll_duration_seconds'].unit == 'seconds'\n"
+      "assert names['service_state_exporter_poll_duration_seconds'].type == 'histogram'\n"
+      "hostile = [s for s in names['muster_service_state'].samples if s.labels['state'] == sys.argv[2]]\n"
+      "assert len(hostile) == 1, hostile\n"
+      "print('families', len(families))\n";
+  const std::string script_file = dir.Write("check.py", script);
+  std::string output;
+  const int code = sse::test::RunCommand({python, script_file, file, hostile}, output);
+  CAPTURE(output, om.body);
+  REQUIRE(code == 0);
+  REQUIRE(output.find("families") != std::string::npos);
+
+  // A truncated document (no # EOF) is rejected by the same parser: the
+  // check above is not vacuous.
+  const std::string truncated = dir.Write("truncated.om", om.body.substr(0, om.body.size() - 6));
+  REQUIRE(sse::test::RunCommand({python, script_file, truncated, hostile}, output) != 0);
+}

@@ -3,6 +3,7 @@
 
 #include "exporter_rig.h"
 #include "support/fake_service.h"
+#include "support/pki.h"
 #include "support/test_util.h"
 
 using namespace std::chrono_literals;
@@ -58,5 +59,67 @@ TEST_CASE("a real Prometheus scrapes the exporter and sees muster_service_up", "
   CAPTURE(targets.dump());
   REQUIRE(targets["data"]["activeTargets"][0]["health"] == "up");
   REQUIRE(targets["data"]["activeTargets"][0]["lastError"] == "");
+  REQUIRE(prom.Stop() == 0);
+}
+
+TEST_CASE("a real Prometheus scrapes over TLS with basic auth", "[prometheus][web_config]") {
+  std::string prometheus = sse::test::FindProgram("prometheus");
+  REQUIRE_FALSE(prometheus.empty());
+  const std::string htpasswd = sse::test::FindProgram("htpasswd");
+  REQUIRE_FALSE(htpasswd.empty());
+  const auto& pki = sse::test::SharedPki();
+  sse::test::TempDir dir;
+  std::string hash;
+  REQUIRE(sse::test::RunCommand({htpasswd, "-nbBC", "10", "prom", "scrape-pw"}, hash) == 0);
+  hash = hash.substr(hash.find(':') + 1);
+  while (!hash.empty() && (hash.back() == '\n' || hash.back() == '\r')) hash.pop_back();
+  const std::string web = dir.Write(
+      "web.yml", "tls_server_config:\n  cert_file: " + pki.server.cert + "\n  key_file: " +
+                     pki.server.key + "\nbasic_auth_users:\n  prom: " + hash + "\n");
+  const std::string password_file = dir.Write("password", "scrape-pw\n");
+
+  sse::test::FakeService fake;
+  fake.SetState("connected");
+  sse::test::ClientTls tls;
+  tls.ca_file = pki.ca.cert;
+  sse::test::ExporterRig rig(
+      "global:\n  poll_interval: 200ms\n  poll_timeout: 200ms\n"
+      "services:\n  - name: fake\n    type: MCPServer\n    url: " + fake.Url("/status") +
+          "\n    source: json\n",
+      sse::test::RigClient{tls, {{"Authorization", "Basic cHJvbTpzY3JhcGUtcHc="}}},
+      {"--web.config.file=" + web});
+
+  const std::uint16_t prom_port = sse::test::FreePort();
+  std::string config = dir.Write(
+      "prometheus.yml",
+      "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+      "scrape_configs:\n  - job_name: sse\n    scheme: https\n"
+      "    tls_config:\n      ca_file: " + pki.ca.cert + "\n      server_name: localhost\n"
+      "    basic_auth:\n      username: prom\n      password_file: " + password_file + "\n"
+      "    static_configs:\n      - targets: ['127.0.0.1:" + std::to_string(rig.port()) + "']\n");
+  sse::test::Process prom({prometheus, "--config.file=" + config,
+                           "--storage.tsdb.path=" + (dir.path() / "data").string(),
+                           "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
+                          (dir.path() / "prometheus.log").string());
+  std::string last;
+  bool found = sse::test::WaitFor(
+      [&] {
+        auto reply = sse::test::HttpGet(
+            prom_port, "/api/v1/query?query=muster_service_up%7Bservice_name%3D%22fake%22%7D");
+        if (reply.status != 200) return false;
+        last = reply.body;
+        auto doc = nlohmann::json::parse(reply.body, nullptr, false);
+        if (doc.is_discarded() || doc["status"] != "success") return false;
+        const auto& result = doc["data"]["result"];
+        return result.size() == 1 && result[0]["value"][1] == "1";
+      },
+      45s);
+  CAPTURE(last);
+  CAPTURE(prom.log());
+  auto targets = nlohmann::json::parse(sse::test::HttpGet(prom_port, "/api/v1/targets").body);
+  CAPTURE(targets.dump());
+  REQUIRE(found);
+  REQUIRE(targets["data"]["activeTargets"][0]["health"] == "up");
+  REQUIRE(targets["data"]["activeTargets"][0]["scrapeUrl"].get<std::string>().rfind("https://", 0) == 0);
   REQUIRE(prom.Stop() == 0);
 }

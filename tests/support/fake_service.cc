@@ -5,12 +5,14 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -19,6 +21,7 @@ namespace {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 }  // namespace
@@ -33,11 +36,14 @@ struct FakeService::Impl {
   std::set<std::shared_ptr<tcp::socket>> sockets;
   FakeService* owner = nullptr;
 
-  net::awaitable<void> Serve(std::shared_ptr<tcp::socket> socket) {
+  std::unique_ptr<ssl::context> ssl_ctx;  // set when serving HTTPS
+
+  template <class Stream>
+  net::awaitable<void> ServeHttp(Stream& stream) {
     beast::flat_buffer buffer;
     for (;;) {
       http::request<http::string_body> req;
-      auto [ec, n] = co_await http::async_read(*socket, buffer, req, kUseTuple);
+      auto [ec, n] = co_await http::async_read(stream, buffer, req, kUseTuple);
       if (ec) break;
       owner->requests_++;
       FakeRequest fr;
@@ -62,7 +68,7 @@ struct FakeService::Impl {
       }
       if (response.close) break;
       if (!response.raw.empty()) {
-        co_await net::async_write(*socket, net::buffer(response.raw), kUseTuple);
+        co_await net::async_write(stream, net::buffer(response.raw), kUseTuple);
         break;
       }
       http::response<http::string_body> res{static_cast<http::status>(response.status),
@@ -72,8 +78,23 @@ struct FakeService::Impl {
       res.keep_alive(req.keep_alive() && response.keep_alive);
       res.body() = response.body;
       res.prepare_payload();
-      auto [wec, w] = co_await http::async_write(*socket, res, kUseTuple);
-      if (wec || !res.keep_alive()) break;
+      auto [wec, w] = co_await http::async_write(stream, res, kUseTuple);
+      if (wec || !res.keep_alive() || response.drop_after) break;
+    }
+  }
+
+  net::awaitable<void> Serve(std::shared_ptr<tcp::socket> socket) {
+    if (ssl_ctx) {
+      ssl::stream<tcp::socket&> stream(*socket, *ssl_ctx);
+      auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, kUseTuple);
+      if (hec) {
+        owner->handshake_failures_++;
+      } else {
+        owner->handshakes_++;
+        co_await ServeHttp(stream);
+      }
+    } else {
+      co_await ServeHttp(*socket);
     }
     boost::system::error_code ignored;
     socket->shutdown(tcp::socket::shutdown_both, ignored);
@@ -92,6 +113,30 @@ struct FakeService::Impl {
     }
   }
 };
+
+FakeService::FakeService(const FakeTlsOptions& tls) : FakeService() {
+  // The accept loop runs already, but no client knows the port before this
+  // constructor returns; the context is handed over on the server thread.
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3);
+  ctx->use_certificate_chain_file(tls.cert_file);
+  ctx->use_private_key_file(tls.key_file, ssl::context::pem);
+  if (!tls.client_ca_file.empty()) {
+    ctx->load_verify_file(tls.client_ca_file);
+    ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+    static const unsigned char kSessionContext[] = "fake_service";
+    SSL_CTX_set_session_id_context(ctx->native_handle(), kSessionContext,
+                                   sizeof kSessionContext - 1);
+  }
+  std::promise<void> done;
+  net::post(impl_->io, [&] {
+    impl_->ssl_ctx = std::move(ctx);
+    done.set_value();
+  });
+  done.get_future().wait();
+  tls_ = true;
+}
 
 FakeService::FakeService() : impl_(std::make_unique<Impl>()) {
   impl_->owner = this;
@@ -117,7 +162,8 @@ FakeService::~FakeService() {
 }
 
 std::string FakeService::Url(const std::string& path) const {
-  return "http://127.0.0.1:" + std::to_string(port_) + path;
+  return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" +
+         std::to_string(port_) + path;
 }
 
 void FakeService::SetHandler(FakeHandler handler) {

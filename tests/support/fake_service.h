@@ -32,6 +32,17 @@ struct FakeResponse {
   std::string raw;
   bool close = false;
   bool keep_alive = true;
+  /// Answer as if keeping the connection alive, then drop it at once
+  /// (TCP close, no TLS close_notify): a server whose idle timeout fired.
+  bool drop_after = false;
+};
+
+/// Makes a FakeService speak HTTPS.
+struct FakeTlsOptions {
+  std::string cert_file;  ///< server certificate chain (PEM)
+  std::string key_file;   ///< its private key (PEM)
+  /// When set, a client certificate signed by this CA is required.
+  std::string client_ca_file;
 };
 
 using FakeHandler = std::function<FakeResponse(const FakeRequest&)>;
@@ -44,12 +55,15 @@ class FakeService {
   /// Starts listening at once. The default handler answers 200 with the
   /// body set by SetBody / SetState.
   FakeService();
+  /// Like FakeService(), but serving HTTPS with `tls`. Throws if the
+  /// certificate or key cannot be loaded.
+  explicit FakeService(const FakeTlsOptions& tls);
   ~FakeService();
   FakeService(const FakeService&) = delete;
   FakeService& operator=(const FakeService&) = delete;
 
   std::uint16_t port() const { return port_; }
-  /// "http://127.0.0.1:<port><path>".
+  /// "http://127.0.0.1:<port><path>" ("https://" when serving TLS).
   std::string Url(const std::string& path = "/") const;
 
   /// Replaces the handler. Thread-safe.
@@ -62,6 +76,9 @@ class FakeService {
 
   std::uint64_t requests() const { return requests_.load(); }
   std::uint64_t connections() const { return connections_.load(); }
+  /// TLS handshakes that completed / failed (HTTPS only).
+  std::uint64_t handshakes() const { return handshakes_.load(); }
+  std::uint64_t handshake_failures() const { return handshake_failures_.load(); }
   /// The last request received. Thread-safe.
   FakeRequest last_request() const;
 
@@ -69,7 +86,10 @@ class FakeService {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::uint16_t port_ = 0;
+  bool tls_ = false;
   std::atomic<std::uint64_t> requests_{0};
+  std::atomic<std::uint64_t> handshakes_{0};
+  std::atomic<std::uint64_t> handshake_failures_{0};
   std::atomic<std::uint64_t> connections_{0};
 };
 

@@ -8,8 +8,10 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -22,6 +24,7 @@ namespace {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
 double ParseValue(const std::string& text) {
@@ -105,47 +108,96 @@ std::vector<Sample> FindSamples(const std::vector<Sample>& samples,
   return out;
 }
 
+namespace {
+
+// One request/response on a connected stream; the lowest layer's timeout
+// applies to every step.
+template <class Stream>
+HttpReply Exchange(net::io_context& io, Stream& stream, std::uint16_t port,
+                   const std::string& method, const std::string& target,
+                   const std::map<std::string, std::string>& headers,
+                   std::chrono::milliseconds timeout) {
+  HttpReply reply;
+  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+  req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+  for (const auto& [k, v] : headers) req.set(k, v);
+  req.prepare_payload();
+  // Run the async operations so that the stream's timeout applies.
+  boost::system::error_code ec;
+  beast::get_lowest_layer(stream).expires_after(timeout);
+  http::async_write(stream, req, [&](boost::system::error_code e, std::size_t) { ec = e; });
+  io.restart();
+  io.run();
+  if (ec) throw boost::system::system_error(ec);
+  io.restart();
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(512 * 1024 * 1024);
+  if (method == "HEAD") parser.skip(true);
+  http::async_read(stream, buffer, parser,
+                   [&](boost::system::error_code e, std::size_t) { ec = e; });
+  io.run();
+  if (ec) throw boost::system::system_error(ec);
+  auto& res = parser.get();
+  reply.status = res.result_int();
+  for (const auto& field : res) {
+    std::string name(field.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    reply.headers[name] = std::string(field.value());
+  }
+  reply.body = res.body();
+  return reply;
+}
+
+}  // namespace
+
 HttpReply HttpRequest(std::uint16_t port, const std::string& method,
                       const std::string& target,
                       const std::map<std::string, std::string>& headers,
                       std::chrono::milliseconds timeout) {
-  HttpReply reply;
   try {
     net::io_context io;
     beast::tcp_stream stream(io);
     stream.expires_after(timeout);
     stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-    req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
-    for (const auto& [k, v] : headers) req.set(k, v);
-    req.prepare_payload();
-    // Run the async operations so that the stream's timeout applies.
-    boost::system::error_code ec;
-    http::async_write(stream, req, [&](boost::system::error_code e, std::size_t) { ec = e; });
-    io.run();
-    if (ec) throw boost::system::system_error(ec);
-    io.restart();
-    beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(512 * 1024 * 1024);
-    if (method == "HEAD") parser.skip(true);
-    http::async_read(stream, buffer, parser,
-                     [&](boost::system::error_code e, std::size_t) { ec = e; });
-    io.run();
-    if (ec) throw boost::system::system_error(ec);
-    auto& res = parser.get();
-    reply.status = res.result_int();
-    for (const auto& field : res) {
-      std::string name(field.name_string());
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      reply.headers[name] = std::string(field.value());
-    }
-    reply.body = res.body();
+    return Exchange(io, stream, port, method, target, headers, timeout);
   } catch (const std::exception& e) {
-    reply.status = 0;
+    HttpReply reply;
     reply.error = e.what();
+    return reply;
   }
-  return reply;
+}
+
+HttpReply HttpsRequest(std::uint16_t port, const ClientTls& tls,
+                       const std::string& method, const std::string& target,
+                       const std::map<std::string, std::string>& headers,
+                       std::chrono::milliseconds timeout) {
+  try {
+    net::io_context io;
+    ssl::context ctx(ssl::context::tls_client);
+    ctx.load_verify_file(tls.ca_file);
+    if (!tls.cert_file.empty()) {
+      ctx.use_certificate_chain_file(tls.cert_file);
+      ctx.use_private_key_file(tls.key_file, ssl::context::pem);
+    }
+    ctx.set_verify_mode(ssl::verify_peer);
+    beast::ssl_stream<beast::tcp_stream> stream(io, ctx);
+    SSL_set_tlsext_host_name(stream.native_handle(), tls.server_name.c_str());
+    SSL_set1_host(stream.native_handle(), tls.server_name.c_str());
+    auto& lowest = beast::get_lowest_layer(stream);
+    lowest.expires_after(timeout);
+    lowest.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    boost::system::error_code ec;
+    stream.async_handshake(ssl::stream_base::client,
+                           [&](boost::system::error_code e) { ec = e; });
+    io.run();
+    if (ec) throw boost::system::system_error(ec);
+    return Exchange(io, stream, port, method, target, headers, timeout);
+  } catch (const std::exception& e) {
+    HttpReply reply;
+    reply.error = e.what();
+    return reply;
+  }
 }
 
 std::uint16_t FreePort() {

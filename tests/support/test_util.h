@@ -54,6 +54,21 @@ inline HttpReply HttpGet(std::uint16_t port, const std::string& target,
   return HttpRequest(port, "GET", target, headers);
 }
 
+/// TLS settings of HttpsRequest: the server's certificate is verified.
+struct ClientTls {
+  std::string ca_file;    ///< CA that signed the server's certificate
+  std::string cert_file;  ///< client certificate (optional)
+  std::string key_file;   ///< its key
+  std::string server_name = "localhost";  ///< SNI and the verified name
+};
+
+/// Like HttpRequest, over TLS to 127.0.0.1:port. A failed handshake is a
+/// reply with status 0 and the error.
+HttpReply HttpsRequest(std::uint16_t port, const ClientTls& tls,
+                       const std::string& method, const std::string& target,
+                       const std::map<std::string, std::string>& headers = {},
+                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
 /// A port that was free a moment ago on 127.0.0.1.
 std::uint16_t FreePort();
 

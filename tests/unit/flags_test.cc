@@ -11,6 +11,9 @@ TEST_CASE("flags parse in both forms", "[flags]") {
   REQUIRE(f.log_level == sse::LogLevel::kDebug);
   REQUIRE(f.log_format == sse::LogFormat::kJson);
   REQUIRE(f.telemetry_path == "/metrics");
+  REQUIRE(f.web_config_file.empty());
+  REQUIRE(sse::ParseFlags({"--web.config.file=/etc/web.yml"}).web_config_file ==
+          "/etc/web.yml");
 }
 
 TEST_CASE("defaults follow PRODUCT.md", "[flags]") {
@@ -37,7 +40,7 @@ TEST_CASE("bad flags name the flag", "[flags]") {
 TEST_CASE("help lists every flag", "[flags]") {
   std::string help = sse::HelpText();
   for (const char* flag : {"--config.file", "--config.check", "--web.listen-address",
-                           "--web.telemetry-path", "--web.enable-lifecycle",
+                           "--web.telemetry-path", "--web.config.file", "--web.enable-lifecycle",
                            "--storage.state-file", "--log.level", "--log.format", "--version"}) {
     REQUIRE(help.find(flag) != std::string::npos);
   }
