@@ -109,7 +109,7 @@ std::vector<ServiceConfig> ServicesFromTargets(const std::vector<TargetGroup>& g
       try {
         s.url = ParseUrl(url);
       } catch (const std::invalid_argument& e) {
-        problems.push_back("target \"" + target + "\": invalid URL \"" + url + "\": " + e.what());
+        problems.push_back("target \"" + target + "\": invalid URL \"" + RedactUserinfo(url) + "\": " + e.what());
         continue;
       }
       if (s.has_tls && s.url.scheme != "https") {

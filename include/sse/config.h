@@ -46,6 +46,10 @@ struct Url {
   bool operator==(const Url&) const = default;
 };
 
+/// The URL with any "user:password@" replaced by "<redacted>", for error
+/// messages: a password written into a URL by mistake must not reach a log.
+std::string RedactUserinfo(const std::string& url);
+
 /// Parses an absolute http(s) URL. Throws std::invalid_argument with a
 /// reason on failure. Thread-safe.
 Url ParseUrl(const std::string& text);
