@@ -279,6 +279,9 @@ struct App::Impl {
     tracker = std::make_unique<Tracker>(*metrics);
     WebServerOptions web_options;
     web_options.listen_address = flags.listen_address;
+    web_options.read_timeout = flags.web_read_timeout;
+    web_options.write_timeout = flags.web_write_timeout;
+    web_options.max_connections = flags.web_max_connections;
     web = std::make_unique<WebServer>(io.get_executor(), web_options,
                                       [this](const WebRequest& r) { return Handle(r); });
     try {

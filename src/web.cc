@@ -61,7 +61,11 @@ std::pair<std::string, std::uint16_t> SplitListenAddress(std::string_view addres
 struct WebServer::Impl : std::enable_shared_from_this<Impl> {
   struct Session {
     beast::tcp_stream stream;
-    bool busy = false;
+    bool busy = false;     // a request is being handled or answered
+    bool evicted = false;  // closed to make room for a new connection
+    // Since when the session has been waiting for (the rest of) a request.
+    std::chrono::steady_clock::time_point waiting_since =
+        std::chrono::steady_clock::now();
     explicit Session(tcp::socket socket) : stream(std::move(socket)) {}
   };
 
@@ -70,6 +74,7 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
   WebHandler handler;
   tcp::acceptor acceptor;
   std::set<Session*> sessions;
+  std::size_t evicted = 0;  // sessions closed by Evict() that have not ended yet
   bool stopping = false;
 
   Impl(net::any_io_executor ex, WebServerOptions o, WebHandler h)
@@ -128,6 +133,8 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
   net::awaitable<void> Serve(std::shared_ptr<Session> session) {
     beast::flat_buffer buffer(options.max_header_bytes + 4096);
     for (;;) {
+      session->busy = false;
+      session->waiting_since = std::chrono::steady_clock::now();
       http::request_parser<http::string_body> parser;
       parser.header_limit(options.max_header_bytes);
       parser.body_limit(options.max_body_bytes);
@@ -205,7 +212,10 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
         }
         continue;
       }
-      if (sessions.size() >= options.max_connections) {
+      if (sessions.size() - evicted >= options.max_connections && !Evict()) {
+        // Every connection is busy answering a request: refuse this one.
+        Log(LogLevel::kDebug, "connection refused: too many busy connections",
+            {{"max_connections", std::to_string(options.max_connections)}});
         boost::system::error_code ignored;
         socket.close(ignored);
         continue;
@@ -213,8 +223,9 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
       auto session = std::make_shared<Session>(std::move(socket));
       sessions.insert(session.get());
       net::co_spawn(executor, Serve(session),
-                    [self, raw = session.get()](std::exception_ptr e) {
-                      self->sessions.erase(raw);
+                    [self, session](std::exception_ptr e) {
+                      if (session->evicted) --self->evicted;
+                      self->sessions.erase(session.get());
                       if (!e) return;
                       try {
                         std::rethrow_exception(e);
@@ -223,6 +234,27 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
                       }
                     });
     }
+  }
+
+  // At the connection limit: closes the connection that has waited longest
+  // for a request (an idle keep-alive connection, or a client that never
+  // finished its request), so that idle or slow clients cannot lock out a
+  // new scraper. Connections busy answering a request are never closed.
+  // Returns false if there is none.
+  bool Evict() {
+    Session* oldest = nullptr;
+    for (Session* s : sessions) {
+      if (s->busy || s->evicted) continue;
+      if (oldest == nullptr || s->waiting_since < oldest->waiting_since) oldest = s;
+    }
+    if (oldest == nullptr) return false;
+    oldest->evicted = true;
+    ++evicted;
+    boost::system::error_code ignored;
+    oldest->stream.socket().close(ignored);
+    Log(LogLevel::kDebug, "closed the longest idle connection to make room",
+        {{"max_connections", std::to_string(options.max_connections)}});
+    return true;
   }
 
   void Stop() {

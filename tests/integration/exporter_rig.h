@@ -14,20 +14,22 @@ namespace sse::test {
 class ExporterRig {
  public:
   explicit ExporterRig(const std::string& config_yaml,
-                       std::vector<std::string> extra_flags = {}) {
+                       std::vector<std::string> extra_flags = {},
+                       const std::map<std::string, std::string>& env = {}) {
     config_path_ = dir_.Write("config.yaml", config_yaml);
     port_ = FreePort();
     std::vector<std::string> argv = {SSE_BINARY, "--config.file=" + config_path_,
                                      "--web.listen-address=127.0.0.1:" + std::to_string(port_),
                                      "--log.level=debug"};
     argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
-    process_ = std::make_unique<Process>(argv, (dir_.path() / "exporter.log").string());
+    process_ = std::make_unique<Process>(argv, (dir_.path() / "exporter.log").string(), env);
     bool up = WaitFor([&] { return HttpGet(port_, "/-/healthy").status == 200; },
                       std::chrono::seconds(10));
     if (!up) FAIL("exporter did not start: " << process_->log());
   }
 
   std::uint16_t port() const { return port_; }
+  std::string log() const { return process_->log(); }
   Process& process() { return *process_; }
   const TempDir& dir() const { return dir_; }
   const std::string& config_path() const { return config_path_; }
