@@ -10,6 +10,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <array>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -33,7 +35,51 @@ struct FakeService::Impl {
   std::set<std::shared_ptr<tcp::socket>> sockets;
   FakeService* owner = nullptr;
 
+  // Writes `raw`, then streams, drips or hangs as the response says.
+  net::awaitable<void> Misbehave(tcp::socket& socket, const FakeResponse& r) {
+    if (!r.raw.empty()) {
+      auto [ec, n] = co_await net::async_write(socket, net::buffer(r.raw), kUseTuple);
+      if (ec) co_return;
+    }
+    const std::string piece(64 * 1024, r.stream_fill);
+    char size_line[32];
+    std::uint64_t left = r.stream_bytes;
+    while (left > 0) {
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, piece.size()));
+      if (r.stream_chunked) {
+        int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", n);
+        auto [ec, w] = co_await net::async_write(
+            socket, std::array<net::const_buffer, 3>{net::buffer(size_line, static_cast<std::size_t>(len)),
+                               net::buffer(piece.data(), n), net::buffer("\r\n", 2)},
+            kUseTuple);
+        if (ec) co_return;
+      } else {
+        auto [ec, w] = co_await net::async_write(socket, net::buffer(piece.data(), n), kUseTuple);
+        if (ec) co_return;
+      }
+      left -= n;
+      owner->bytes_streamed_ += n;
+    }
+    if (r.drip.count() > 0) {
+      net::steady_timer timer(io);
+      for (;;) {
+        timer.expires_after(r.drip);
+        co_await timer.async_wait(kUseTuple);
+        auto [ec, w] = co_await net::async_write(socket, net::buffer(&r.stream_fill, 1), kUseTuple);
+        if (ec) co_return;
+      }
+    }
+    if (r.hang) {
+      char sink[4096];
+      for (;;) {
+        auto [ec, n] = co_await socket.async_read_some(net::buffer(sink), kUseTuple);
+        if (ec) co_return;
+      }
+    }
+  }
+
   net::awaitable<void> Serve(std::shared_ptr<tcp::socket> socket) {
+    bool reset = false;
     beast::flat_buffer buffer;
     for (;;) {
       http::request<http::string_body> req;
@@ -60,9 +106,11 @@ struct FakeService::Impl {
         net::steady_timer timer(io, response.delay);
         co_await timer.async_wait(kUseTuple);
       }
+      reset = response.reset;
       if (response.close) break;
-      if (!response.raw.empty()) {
-        co_await net::async_write(*socket, net::buffer(response.raw), kUseTuple);
+      if (!response.raw.empty() || response.stream_bytes > 0 ||
+          response.drip.count() > 0 || response.hang || response.reset) {
+        co_await Misbehave(*socket, response);
         break;
       }
       http::response<http::string_body> res{static_cast<http::status>(response.status),
@@ -76,7 +124,11 @@ struct FakeService::Impl {
       if (wec || !res.keep_alive()) break;
     }
     boost::system::error_code ignored;
-    socket->shutdown(tcp::socket::shutdown_both, ignored);
+    if (reset) {
+      socket->set_option(net::socket_base::linger(true, 0), ignored);
+    } else {
+      socket->shutdown(tcp::socket::shutdown_both, ignored);
+    }
     socket->close(ignored);
     sockets.erase(socket);
   }
