@@ -114,6 +114,8 @@ std::optional<Url> ResolveRedirect(const Url& from, std::string_view location,
     boost::urls::url next;
     auto resolved = boost::urls::resolve(base, *ref, next);
     if (!resolved) throw std::invalid_argument(resolved.error().message());
+    // A fragment is legal in a Location but never sent.
+    next.remove_fragment();
     return ParseUrl(std::string(next.buffer()));
   } catch (const std::exception& e) {
     error = std::string("invalid redirect location: ") + e.what();
