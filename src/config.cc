@@ -153,18 +153,34 @@ std::map<std::string, std::string> GetStringMap(const Ctx& ctx,
   return out;
 }
 
+// Longest secret file accepted; a token or password is far shorter.
+constexpr std::size_t kMaxSecretBytes = 64 * 1024;
+
 // Reads a secret from a file; trailing newlines are stripped, as Prometheus
-// does for credentials files.
+// does for credentials files. Only regular files (symlinks to them, as
+// Kubernetes mounts secrets, are fine) of at most kMaxSecretBytes: a path
+// to a device or FIFO must not hang or exhaust the exporter on a reload.
 Secret ReadSecretFile(const Ctx& ctx, const YAML::Node& node,
                       const std::string& path, const std::string& file) {
   std::filesystem::path p(file);
   if (p.is_relative()) p = ctx.base_dir / p;
+  std::error_code ec;
+  if (std::filesystem::exists(p, ec) && !std::filesystem::is_regular_file(p, ec)) {
+    Fail(ctx, node, path, "file \"" + p.string() + "\" is not a regular file");
+  }
   std::ifstream in(p, std::ios::binary);
   if (!in) Fail(ctx, node, path, "cannot read file \"" + p.string() + "\"");
-  std::string value((std::istreambuf_iterator<char>(in)),
-                    std::istreambuf_iterator<char>());
+  // Room for a trailing CR LF beyond the limit.
+  std::string value(kMaxSecretBytes + 3, '\0');
+  in.read(value.data(), static_cast<std::streamsize>(value.size()));
+  value.resize(static_cast<std::size_t>(in.gcount()));
   while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) {
     value.pop_back();
+  }
+  if (value.size() > kMaxSecretBytes) {
+    Fail(ctx, node, path,
+         "file \"" + p.string() + "\" is larger than " +
+             std::to_string(kMaxSecretBytes / 1024) + " KiB");
   }
   if (value.empty()) Fail(ctx, node, path, "file \"" + p.string() + "\" is empty");
   return Secret(std::move(value));
@@ -296,7 +312,7 @@ ServiceConfig ParseService(const Ctx& ctx, const GlobalConfig& g,
       s.url = ParseUrl(text);
     } catch (const std::invalid_argument& e) {
       Fail(ctx, n, Child(path, "url"),
-           "invalid URL \"" + text + "\": " + e.what());
+           "invalid URL \"" + RedactUrl(text) + "\": " + e.what());
     }
   }
   if (auto n = node["source"]) {
@@ -489,6 +505,18 @@ Url ParseUrl(const std::string& text) {
                                                : "[" + url.host + "]:" + url.port;
   }
   return url;
+}
+
+std::string RedactUrl(std::string_view text) {
+  const std::size_t scheme_end = text.find("://");
+  if (scheme_end == std::string_view::npos) return std::string(text);
+  const std::size_t start = scheme_end + 3;
+  std::size_t end = text.find_first_of("/?#", start);
+  if (end == std::string_view::npos) end = text.size();
+  const std::size_t at = text.substr(start, end - start).rfind('@');
+  if (at == std::string_view::npos) return std::string(text);
+  return std::string(text.substr(0, start)) + "xxxxx" +
+         std::string(text.substr(start + at));
 }
 
 bool ServiceConfig::SamePolling(const ServiceConfig& other) const {

@@ -5,6 +5,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -45,6 +46,10 @@ struct Url {
   std::string host_header;
   bool operator==(const Url&) const = default;
 };
+
+/// The URL with any user information (`user:password@`) replaced by
+/// `xxxxx`, for messages; works on malformed URLs too. Thread-safe.
+std::string RedactUrl(std::string_view text);
 
 /// Parses an absolute http(s) URL. Throws std::invalid_argument with a
 /// reason on failure. Thread-safe.
