@@ -11,9 +11,9 @@ if [[ "${1:-}" == "--sanitize" ]]; then
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   CC=clang CXX=clang++ bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DSSE_SANITIZE=ON
   cd build-asan
-  ctest --output-on-failure -j2 --timeout 300 -LE 'deploy|image'
+  ctest --output-on-failure -j2 --timeout 300 -LE 'deploy|image|fuzz'
 else
   bash scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
   cd build
-  ctest --output-on-failure -j2 --timeout 600 -LE 'image'
+  ctest --output-on-failure -j2 --timeout 600 -LE 'image|fuzz'
 fi

@@ -11,6 +11,8 @@
 #include <set>
 #include <sstream>
 
+#include "sse/source.h"
+
 namespace sse {
 namespace {
 
@@ -127,6 +129,27 @@ std::uint64_t GetBytes(const Ctx& ctx, const YAML::Node& node,
   return *value;
 }
 
+// Names and types become label values: Prometheus refuses a whole scrape
+// with invalid UTF-8 in one.
+std::string GetLabelValue(const Ctx& ctx, const YAML::Node& node,
+                          const std::string& path) {
+  std::string value = GetNonEmptyString(ctx, node, path);
+  if (!IsValidUtf8(value)) Fail(ctx, node, path, "must be valid UTF-8");
+  if (HasControlCharacter(value)) {
+    Fail(ctx, node, path, "must not contain control characters");
+  }
+  return value;
+}
+
+// A state written in the config (up_states, state_map and status_map
+// values) must be one an observation could produce.
+void CheckState(const Ctx& ctx, const YAML::Node& node, const std::string& path,
+                const std::string& state) {
+  if (std::string problem = CheckStateString(state); !problem.empty()) {
+    Fail(ctx, node, path, problem);
+  }
+}
+
 std::vector<std::string> GetStringList(const Ctx& ctx, const YAML::Node& node,
                                        const std::string& path) {
   if (!node.IsSequence()) Fail(ctx, node, path, "must be a list of strings");
@@ -136,6 +159,13 @@ std::vector<std::string> GetStringList(const Ctx& ctx, const YAML::Node& node,
                                     path + "[" + std::to_string(i) + "]"));
   }
   return out;
+}
+
+void CheckStates(const Ctx& ctx, const YAML::Node& node, const std::string& path,
+                 const std::vector<std::string>& states) {
+  for (std::size_t i = 0; i < states.size(); ++i) {
+    CheckState(ctx, node[i], path + "[" + std::to_string(i) + "]", states[i]);
+  }
 }
 
 std::map<std::string, std::string> GetStringMap(const Ctx& ctx,
@@ -238,6 +268,7 @@ GlobalConfig ParseGlobal(const Ctx& ctx, const YAML::Node& node) {
   }
   if (auto n = node["up_states"]) {
     g.up_states = GetStringList(ctx, n, Child(path, "up_states"));
+    CheckStates(ctx, n, Child(path, "up_states"), g.up_states);
   }
   if (auto n = node["transition_after"]) {
     g.transition_after = GetInt(ctx, n, Child(path, "transition_after"), 1);
@@ -302,8 +333,8 @@ ServiceConfig ParseService(const Ctx& ctx, const GlobalConfig& g,
   s.max_states = g.max_states_per_service;
 
   if (!node["name"]) Fail(ctx, node, Child(path, "name"), "is required");
-  s.name = GetNonEmptyString(ctx, node["name"], Child(path, "name"));
-  if (auto n = node["type"]) s.type = GetNonEmptyString(ctx, n, Child(path, "type"));
+  s.name = GetLabelValue(ctx, node["name"], Child(path, "name"));
+  if (auto n = node["type"]) s.type = GetLabelValue(ctx, n, Child(path, "type"));
   if (!node["url"]) Fail(ctx, node, Child(path, "url"), "is required");
   {
     const YAML::Node n = node["url"];
@@ -344,10 +375,16 @@ ServiceConfig ParseService(const Ctx& ctx, const GlobalConfig& g,
   }
   if (auto n = node["state_map"]) {
     s.state_map = GetStringMap(ctx, n, Child(path, "state_map"));
+    for (const auto& [raw, state] : s.state_map) {
+      CheckState(ctx, n[raw], Child(path, "state_map." + raw), state);
+    }
   }
   if (auto n = node["keep_case"]) s.keep_case = GetBool(ctx, n, Child(path, "keep_case"));
   if (auto n = node["status_map"]) {
     s.status_map = GetStringMap(ctx, n, Child(path, "status_map"));
+    for (const auto& [code, state] : s.status_map) {
+      CheckState(ctx, n[code], Child(path, "status_map." + code), state);
+    }
     for (auto it = n.begin(); it != n.end(); ++it) {
       if (!IsValidStatusKey(it->first.Scalar())) {
         Fail(ctx, it->first, Child(path, "status_map." + it->first.Scalar()),
@@ -363,7 +400,10 @@ ServiceConfig ParseService(const Ctx& ctx, const GlobalConfig& g,
          "must be <= interval (" + FormatDuration(s.timeout) + " > " +
              FormatDuration(s.interval) + ")");
   }
-  if (auto n = node["up_states"]) s.up_states = GetStringList(ctx, n, Child(path, "up_states"));
+  if (auto n = node["up_states"]) {
+    s.up_states = GetStringList(ctx, n, Child(path, "up_states"));
+    CheckStates(ctx, n, Child(path, "up_states"), s.up_states);
+  }
   if (auto n = node["transition_after"]) {
     s.transition_after = GetInt(ctx, n, Child(path, "transition_after"), 1);
   }
@@ -496,6 +536,12 @@ Url ParseUrl(const std::string& text) {
     throw std::invalid_argument("invalid port");
   }
   url.target = std::string(u.encoded_path());
+  // After an authority the path is empty or starts with "/" (RFC 3986);
+  // Boost.URL 1.81 takes "http://h:80x/" as port 80 and path "x/", which
+  // would silently poll another port than the one written.
+  if (!url.target.empty() && url.target[0] != '/') {
+    throw std::invalid_argument("malformed port or path");
+  }
   if (url.target.empty()) url.target = "/";
   if (u.has_query()) url.target += "?" + std::string(u.encoded_query());
   std::string host_text = std::string(u.encoded_host_and_port());

@@ -249,13 +249,22 @@ struct HttpClient::Impl {
     ResponseLimits limits;
     limits.max_body_bytes = options.max_body_bytes;
     limits.max_header_bytes = static_cast<std::uint32_t>(options.max_header_bytes);
-    ResponseParser parser;
-    ApplyLimits(parser, limits);
-    auto [rec, read] = co_await http::async_read(stream, conn.buffer, parser, kUseTuple);
-    if (rec) stale = !parser.got_some() && IsStaleConnectionError(rec);
-    HttpResult result = FinishResponse(parser, rec, limits, location);
-    if (!rec && !parser.get().keep_alive()) conn.Close();
-    co_return result;
+    for (int interim = 0;; ++interim) {
+      ResponseParser parser;
+      ApplyLimits(parser, limits);
+      auto [rec, read] = co_await http::async_read(stream, conn.buffer, parser, kUseTuple);
+      // Skip 100 Continue, 103 Early Hints and the like: the final response
+      // follows on the same connection.
+      if (!rec && IsInterimStatus(parser.get().result_int())) {
+        if (interim < kMaxInterimResponses) continue;
+        conn.Close();
+        co_return Failure(Outcome::kHttpError, kTooManyInterim);
+      }
+      if (rec) stale = interim == 0 && !parser.got_some() && IsStaleConnectionError(rec);
+      HttpResult result = FinishResponse(parser, rec, limits, location);
+      if (!rec && !parser.get().keep_alive()) conn.Close();
+      co_return result;
+    }
   }
 
   net::awaitable<HttpResult> Fetch(Connection& conn, const Url& target,

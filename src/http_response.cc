@@ -22,6 +22,34 @@ HttpResult Failure(Outcome outcome, std::string error) {
   return r;
 }
 
+// Feeds `bytes` to `parser` until it has a whole message, consuming what
+// it used; at the end of `bytes` the peer has closed the connection.
+void ReadOne(ResponseParser& parser, std::string_view& bytes,
+             boost::system::error_code& ec) {
+  while (!parser.is_done()) {
+    std::size_t used = 0;
+    if (!bytes.empty()) {
+      used = parser.put(net::buffer(bytes.data(), bytes.size()), ec);
+      bytes.remove_prefix(used);
+      if (ec == http::error::need_more) {
+        ec = {};
+      } else if (ec) {
+        return;
+      }
+    }
+    if (used == 0) {
+      // No progress with what is there: more bytes would be read, but the
+      // peer has closed the connection.
+      if (parser.got_some()) {
+        parser.put_eof(ec);
+      } else {
+        ec = http::error::end_of_stream;
+      }
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 void ApplyLimits(ResponseParser& parser, const ResponseLimits& limits) {
@@ -61,6 +89,10 @@ HttpResult FinishResponse(ResponseParser& parser, const boost::system::error_cod
     return Failure(ClassifyReadError(ec), "read: " + what);
   }
   auto& res = parser.get();
+  if (res.result_int() < 100 || res.result_int() > 599) {
+    return Failure(Outcome::kHttpError,
+                   "read: invalid status code " + std::to_string(res.result_int()));
+  }
   HttpResult result;
   result.status = res.result_int();
   if (auto it = res.find(http::field::location); it != res.end()) {
@@ -72,34 +104,20 @@ HttpResult FinishResponse(ResponseParser& parser, const boost::system::error_cod
 
 HttpResult ParseResponse(std::string_view bytes, const ResponseLimits& limits,
                          std::string& location) {
-  // What http::read does on a stream that yields `bytes` and then EOF.
-  ResponseParser parser;
-  ApplyLimits(parser, limits);
-  parser.eager(true);
-  boost::system::error_code ec;
-  while (!parser.is_done()) {
-    std::size_t used = 0;
-    if (!bytes.empty()) {
-      used = parser.put(net::buffer(bytes.data(), bytes.size()), ec);
-      bytes.remove_prefix(used);
-      if (ec == http::error::need_more) {
-        ec = {};
-      } else if (ec) {
-        break;
-      }
+  // What http::read does on a stream that yields `bytes` and then EOF,
+  // once per response until a final one.
+  for (int interim = 0;; ++interim) {
+    ResponseParser parser;
+    ApplyLimits(parser, limits);
+    parser.eager(true);
+    boost::system::error_code ec;
+    ReadOne(parser, bytes, ec);
+    if (!ec && IsInterimStatus(parser.get().result_int())) {
+      if (interim < kMaxInterimResponses) continue;
+      return Failure(Outcome::kHttpError, kTooManyInterim);
     }
-    if (used == 0) {
-      // No progress with what is there: more bytes would be read, but the
-      // peer has closed the connection.
-      if (parser.got_some()) {
-        parser.put_eof(ec);
-      } else {
-        ec = http::error::end_of_stream;
-      }
-      break;
-    }
+    return FinishResponse(parser, ec, limits, location);
   }
-  return FinishResponse(parser, ec, limits, location);
 }
 
 std::optional<Url> ResolveRedirect(const Url& from, std::string_view location,

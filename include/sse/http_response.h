@@ -23,6 +23,18 @@ struct ResponseLimits {
 using ResponseParser =
     boost::beast::http::response_parser<boost::beast::http::string_body>;
 
+/// Interim (1xx) responses a client skips before the final one, at most;
+/// one more is http_error with the message kTooManyInterim.
+inline constexpr int kMaxInterimResponses = 5;
+inline constexpr const char* kTooManyInterim =
+    "read: more than 5 interim (1xx) responses";
+
+/// True for an interim response (1xx other than 101), which a client must
+/// skip to read the final response that follows (RFC 9110 §15.2).
+inline bool IsInterimStatus(unsigned status) {
+  return status >= 100 && status < 200 && status != 101;
+}
+
 /// Applies `limits` to a fresh parser.
 void ApplyLimits(ResponseParser& parser, const ResponseLimits& limits);
 
@@ -33,14 +45,16 @@ void ApplyLimits(ResponseParser& parser, const ResponseLimits& limits);
 Outcome ClassifyReadError(const boost::system::error_code& ec);
 
 /// Turns the end of reading a response into a result: on `ec`, the outcome
-/// of ClassifyReadError and a message; otherwise status and body, and the
-/// Location header in `location` (empty if none). Never throws.
+/// of ClassifyReadError and a message; a status outside 100..599 (RFC 9110
+/// §15) is http_error; otherwise status and body, and the Location header
+/// in `location` (empty if none). Never throws.
 HttpResult FinishResponse(ResponseParser& parser, const boost::system::error_code& ec,
                           const ResponseLimits& limits, std::string& location);
 
 /// Reads one response from `bytes` as the client reads it from a connection
 /// that delivers exactly these bytes and then closes: the same parser,
-/// limits and FinishResponse. For tests and fuzzing; pure, never throws.
+/// limits, interim responses skipped, and FinishResponse. For tests and
+/// fuzzing; pure, never throws.
 HttpResult ParseResponse(std::string_view bytes, const ResponseLimits& limits,
                          std::string& location);
 

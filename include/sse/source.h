@@ -45,9 +45,16 @@ std::string NormalizeState(const std::string& raw,
                            const std::map<std::string, std::string>& state_map,
                            bool keep_case);
 
+/// True if `text` is valid UTF-8 by RFC 3629 (no overlong forms, no
+/// surrogates, nothing past U+10FFFF). Thread-safe.
+bool IsValidUtf8(std::string_view text);
+
+/// True if `text` has a C0 control character or DEL.
+bool HasControlCharacter(std::string_view text);
+
 /// Checks that a state string is usable as a label value: non-empty, at
-/// most kMaxStateLength bytes, valid UTF-8 without control characters.
-/// Returns an error text, or empty when valid.
+/// most kMaxStateLength bytes, valid UTF-8 (IsValidUtf8) without control
+/// characters. Returns an error text, or empty when valid.
 std::string CheckStateString(std::string_view state);
 
 /// True if the JSON text nests deeper than `max_depth` (strings are

@@ -3,6 +3,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
+#include <atomic>
 #include <thread>
 
 #include "support/fake_service.h"
@@ -293,4 +294,27 @@ TEST_CASE("a streamed 64 MiB body stops at the limit", "[http_client]") {
   REQUIRE(sse::test::WaitFor([&] { return fake.connections() == 1; }, 1s));
   std::this_thread::sleep_for(200ms);
   REQUIRE(fake.bytes_streamed() < (32ull << 20));
+}
+
+TEST_CASE("100 Continue and 103 Early Hints before the response are skipped",
+          "[http_client]") {
+  FakeService fake;
+  std::atomic<int> n{0};
+  fake.SetHandler([&n](const FakeRequest&) {
+    FakeResponse r;
+    // 100 Continue and 103 Early Hints, then the response; the connection
+    // stays open.
+    const std::string state = ++n % 2 ? "running" : "stopped";
+    const std::string body = "{\"state\":\"" + state + "\"}";
+    r.raw = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+            "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+            "\r\n\r\n" + body;
+    r.hang = true;
+    return r;
+  });
+  ClientRig rig(fake.Url());
+  auto first = rig.Get();
+  REQUIRE(first.outcome == sse::Outcome::kOk);
+  REQUIRE(first.status == 200);
+  REQUIRE(first.body == R"({"state":"running"})");
 }

@@ -136,3 +136,35 @@ TEST_CASE("origins compare scheme, host and port", "[http_response]") {
   REQUIRE_FALSE(sse::SameOrigin(url("http://a/x"), url("http://b/x")));
   REQUIRE_FALSE(sse::SameOrigin(url("http://a:8080/x"), url("http://a:8081/x")));
 }
+
+TEST_CASE("a redirect to a malformed port is refused (found by fuzz_http_response)",
+          "[http_response]") {
+  // Boost.URL reads "https://6:0666p69s6" as port 0666 and path "p69s6".
+  std::string error;
+  auto next = sse::ResolveRedirect(sse::ParseUrl("http://svc/"), "https://6:0666p69s6", error);
+  REQUIRE_FALSE(next.has_value());
+  REQUIRE(error.find("malformed port or path") != std::string::npos);
+}
+
+TEST_CASE("interim 1xx responses are skipped; bad status codes are http_error",
+          "[http_response]") {
+  const std::string final_response =
+      "HTTP/1.1 200 OK\r\nContent-Length: 19\r\n\r\n{\"state\":\"running\"}";
+  auto hints = Parse("HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n"
+                     "HTTP/1.1 100 Continue\r\n\r\n" + final_response);
+  REQUIRE(hints.outcome == sse::Outcome::kOk);
+  REQUIRE(hints.status == 200);
+  REQUIRE(hints.body == R"({"state":"running"})");
+  std::string six;
+  for (int i = 0; i < 6; ++i) six += "HTTP/1.1 102 Processing\r\n\r\n";
+  auto endless = Parse(six + final_response);
+  REQUIRE(endless.outcome == sse::Outcome::kHttpError);
+  REQUIRE(endless.error == sse::kTooManyInterim);
+  // Found by fuzz_http_response: "006" is three digits but no status.
+  for (const char* status : {"006", "099", "600", "999"}) {
+    CAPTURE(status);
+    auto r = Parse(std::string("HTTP/1.1 ") + status + " X\r\nContent-Length: 0\r\n\r\n");
+    REQUIRE(r.outcome == sse::Outcome::kHttpError);
+    REQUIRE(r.error.find("invalid status code") != std::string::npos);
+  }
+}
