@@ -1,5 +1,7 @@
 #include "sse/app.h"
 
+#include <sys/resource.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <chrono>
@@ -23,6 +25,20 @@ double UnixNow() {
   return std::chrono::duration<double>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// Every kept-alive poll connection is a file descriptor: 10,000 services
+// need more than the usual soft limit of 1024. Raise it to the hard limit,
+// as the Go runtime does for Prometheus' own exporters.
+void RaiseOpenFilesLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  const rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    Log(LogLevel::kDebug, "raised the open files limit",
+        {{"from", std::to_string(before)}, {"to", std::to_string(limit.rlim_cur)}});
+  }
 }
 
 TrackerOptions OptionsFor(const ServiceConfig& s) {
@@ -268,6 +284,7 @@ struct App::Impl {
   }
 
   int Run() {
+    RaiseOpenFilesLimit();
     std::shared_ptr<const Config> initial;
     try {
       initial = std::make_shared<const Config>(LoadConfigFile(flags.config_file));

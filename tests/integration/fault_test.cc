@@ -435,3 +435,27 @@ TEST_CASE("a fleet of 10,000 services shuts down promptly on SIGTERM", "[fault]"
   // beyond Kubernetes' default grace period.
   REQUIRE(took < 5);
 }
+
+TEST_CASE("the open files limit is raised to the hard limit for large fleets", "[fault]") {
+  const std::string prlimit = sse::test::FindProgram("prlimit");
+  REQUIRE_FALSE(prlimit.empty());
+  sse::test::TempDir dir;
+  const std::string config = dir.Write("config.yaml", "services: []\n");
+  const std::uint16_t port = sse::test::FreePort();
+  // A soft limit of 256 would allow ~250 kept-alive poll connections.
+  sse::test::Process exporter(
+      {prlimit, "--nofile=256:4096", SSE_BINARY, "--config.file=" + config,
+       "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+      (dir.path() / "exporter.log").string());
+  std::optional<double> max_fds;
+  REQUIRE(sse::test::WaitFor(
+      [&] {
+        auto reply = sse::test::HttpGet(port, "/metrics");
+        if (reply.status != 200) return false;
+        max_fds = sse::test::FindSample(sse::test::ParseExposition(reply.body),
+                                        "process_max_fds", {});
+        return true;
+      },
+      10s));
+  REQUIRE(max_fds == 4096.0);
+}
