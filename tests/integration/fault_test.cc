@@ -39,6 +39,7 @@ constexpr std::uint64_t kMaxRss = 64ull << 20;
 const std::string kInjectNewline =
     "running\"} 1\nmuster_service_up{service_name=\"victim\",service_type=\"x\"} 1\n# ";
 const std::string kInjectKept = "x\"} 1 muster_service_up{service_name=\"victim\"";
+const std::string kInjectHtml = "<script>alert('victim')</script>";
 
 FakeResponse Json(unsigned status, std::string body) {
   FakeResponse r;
@@ -138,6 +139,7 @@ FakeResponse Misbehave(const FakeRequest& req) {
   }
   if (path == "/inject_newline") return Json(200, nlohmann::json{{"state", kInjectNewline}}.dump());
   if (path == "/inject_kept") return Json(200, nlohmann::json{{"state", kInjectKept}}.dump());
+  if (path == "/inject_html") return Json(200, nlohmann::json{{"state", kInjectHtml}}.dump());
   if (path == "/big_header") {
     return Raw("HTTP/1.1 200 OK\r\nX-Big: " + std::string(200 * 1024, 'h') +
                "\r\nContent-Length: 19\r\n\r\n{\"state\":\"running\"}");
@@ -182,6 +184,7 @@ std::vector<Case> Cases(std::uint16_t refused_port) {
       {"random_states", "/random", "other", {"ok"}, ""},
       {"inject_newline", "/inject_newline", "unknown", {"invalid_body"}, ""},
       {"inject_kept", "/inject_kept", kInjectKept, {"ok"}, "    keep_case: true\n"},
+      {"inject_html", "/inject_html", kInjectHtml, {"ok"}, "    keep_case: true\n"},
       {"big_header", "/big_header", "unknown", {"http_error"}, ""},
       {"garbage", "/garbage", "unknown", {"http_error"}, ""},
       {"refused", "http://127.0.0.1:" + std::to_string(refused_port) + "/", "unreachable",
@@ -337,6 +340,16 @@ TEST_CASE("a fleet of broken services: right states and outcomes, exporter unhar
   std::string output;
   CHECK(PromtoolCheck(text, output) == 0);
   CAPTURE(output);
+  // Nor in OpenMetrics, nor as markup in the landing page.
+  auto om = sse::test::HttpGet(rig.port(), "/metrics",
+                               {{"Accept", "application/openmetrics-text;version=1.0.0"}});
+  REQUIRE(om.status == 200);
+  for (const auto& s : sse::test::ParseExposition(om.body)) {
+    CHECK((s.labels.count("service_name") == 0 || s.labels.at("service_name") != "victim"));
+  }
+  const std::string page = sse::test::HttpGet(rig.port(), "/").body;
+  CHECK(page.find("<script>") == std::string::npos);
+  CHECK(page.find("&lt;script&gt;alert(&#39;victim&#39;)") != std::string::npos);
 
   // The exporter stayed healthy and served every scrape promptly.
   CAPTURE(scraper.scrapes, scraper.failures, scraper.slowest, scraper.peak_rss,

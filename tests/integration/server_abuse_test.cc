@@ -11,6 +11,7 @@
 #include "support/test_util.h"
 
 using namespace std::chrono_literals;
+using namespace std::string_literals;
 using sse::test::ExporterRig;
 using sse::test::FakeService;
 using sse::test::RawConnection;
@@ -59,7 +60,7 @@ int Count(const std::string& text, const std::string& needle) {
 
 }  // namespace
 
-TEST_CASE("slowloris clients are cut at the read timeout; scrapers and polls go on",
+TEST_CASE("slowloris clients are cut at the read timeout while scrapers and polls go on",
           "[abuse]") {
   FakeService fake;
   ExporterRig rig(Config(fake.Url("/status")), {"--web.read-timeout=1s"});
@@ -240,12 +241,12 @@ TEST_CASE("HTTP/1.0, bad methods and garbage get bounded answers", "[abuse]") {
       Case{"HTTP/0.9", "GET /metrics\r\n\r\n", "HTTP/1.1 400"},
       Case{"bad version", "GET /metrics HTTP/9.9x\r\nHost: x\r\n\r\n", "HTTP/1.1 400"},
       Case{"control byte in method", std::string("GE\x01T / HTTP/1.1\r\n\r\n"), "HTTP/1.1 400"},
-      Case{"NUL in target", std::string("GET /me\0trics HTTP/1.1\r\n\r\n", 29), "HTTP/1.1 400"},
+      Case{"NUL in target", "GET /me\0trics HTTP/1.1\r\n\r\n"s, "HTTP/1.1 400"},
       Case{"bare LF", "GET /metrics HTTP/1.1\nHost: x\n\n", "HTTP/1.1 400"},
       Case{"bad header line", "GET /metrics HTTP/1.1\r\nno colon here\r\n\r\n", "HTTP/1.1 400"},
       Case{"bad content-length",
            "POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", "HTTP/1.1 400"},
-      Case{"TLS client hello", std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11),
+      Case{"TLS client hello", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"s,
            "HTTP/1.1 400"});
   CAPTURE(c.what);
   RawConnection conn(rig.port());
@@ -289,4 +290,50 @@ TEST_CASE("clients that vanish mid-request or mid-response do not hurt", "[abuse
   const int fds = sse::test::CountOpenFds(rig.process().pid());
   CAPTURE(fds);
   REQUIRE(fds < 30);
+}
+
+TEST_CASE("a scraper that never reads its response is cut at the write timeout",
+          "[abuse]") {
+  FakeService fake;
+  // Enough services for a /metrics response of most of a MiB.
+  std::string yaml = "global:\n  poll_interval: 1s\n  poll_timeout: 1s\nservices:\n";
+  for (int i = 0; i < 1000; ++i) {
+    yaml += "  - {name: service-with-a-long-name-" + std::to_string(i) + ", url: '" +
+            fake.Url("/status") + "', source: json}\n";
+  }
+  ExporterRig rig(yaml, {"--web.write-timeout=1s"});
+  REQUIRE(sse::test::WaitFor(
+      [&] { return sse::test::HttpGet(rig.port(), "/-/ready").status == 200; }, 15s));
+  const auto size = sse::test::HttpGet(rig.port(), "/metrics").body.size();
+  CAPTURE(size);
+  REQUIRE(size > 256u << 10);
+
+  // Each pipelines 20 scrapes: more than socket buffers on both ends hold
+  // (up to 4 MiB on the sending side), so the server's write stalls.
+  std::string requests;
+  for (int i = 0; i < 20; ++i) requests += "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::vector<std::unique_ptr<RawConnection>> stalled;
+  for (int i = 0; i < 5; ++i) {
+    stalled.push_back(std::make_unique<RawConnection>(rig.port(), 4096));
+    stalled.back()->Send(requests);
+  }
+  // Meanwhile everyone else is served.
+  const auto start = Clock::now();
+  for (int i = 0; i < 5; ++i) {
+    auto reply = sse::test::HttpRequest(rig.port(), "GET", "/-/healthy", {}, 5s);
+    CAPTURE(reply.error);
+    REQUIRE(reply.status == 200);
+    std::this_thread::sleep_for(100ms);
+  }
+  // Reading now, long after the write timeout: the server gave up on them
+  // (a part of the response, then the connection closed).
+  std::this_thread::sleep_for(1500ms);
+  for (auto& conn : stalled) {
+    REQUIRE(conn->WaitClosed(10s));
+    CAPTURE(conn->received().size());
+    REQUIRE(conn->received().rfind("HTTP/1.1 200", 0) == 0);
+    REQUIRE(conn->received().size() < 20 * size);
+  }
+  CHECK(Clock::now() - start < 15s);
+  REQUIRE(rig.process().running());
 }

@@ -96,8 +96,9 @@ class Process {
 /// HTTP by hand. Every read is bounded by a timeout. Closed when destroyed.
 class RawConnection {
  public:
-  /// Connects at once. Throws std::runtime_error if it cannot.
-  explicit RawConnection(std::uint16_t port);
+  /// Connects at once; a `receive_buffer` > 0 shrinks SO_RCVBUF first (a
+  /// client that reads slowly). Throws std::runtime_error if it cannot.
+  explicit RawConnection(std::uint16_t port, int receive_buffer = 0);
   ~RawConnection();
   RawConnection(const RawConnection&) = delete;
   RawConnection& operator=(const RawConnection&) = delete;

@@ -146,7 +146,7 @@ TEST_CASE("a redirect to a malformed port is refused (found by fuzz_http_respons
   REQUIRE(error.find("malformed port or path") != std::string::npos);
 }
 
-TEST_CASE("interim 1xx responses are skipped; bad status codes are http_error",
+TEST_CASE("interim 1xx responses are skipped, bad status codes are http_error",
           "[http_response]") {
   const std::string final_response =
       "HTTP/1.1 200 OK\r\nContent-Length: 19\r\n\r\n{\"state\":\"running\"}";
