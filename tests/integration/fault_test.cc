@@ -29,11 +29,14 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 #if defined(__SANITIZE_ADDRESS__)
-// ASan's shadow memory and quarantine inflate RSS several times over.
+// ASan's shadow memory and quarantine inflate RSS several times over, and
+// everything runs a few times slower.
 constexpr std::uint64_t kMaxRss = 512ull << 20;
+constexpr double kMaxScrapeSeconds = 2.0;
 #else
 // A 64 MiB body held in memory would exceed this on its own.
 constexpr std::uint64_t kMaxRss = 64ull << 20;
+constexpr double kMaxScrapeSeconds = 0.5;
 #endif
 
 const std::string kInjectNewline =
@@ -259,7 +262,7 @@ TEST_CASE("a fleet of broken services: right states and outcomes, exporter unhar
   fake.SetHandler(Misbehave);
   const auto cases = Cases(sse::test::FreePort());
   std::string yaml =
-      "global:\n  poll_interval: 250ms\n  poll_timeout: 250ms\nservices:\n";
+      "global:\n  poll_interval: 500ms\n  poll_timeout: 500ms\nservices:\n";
   for (const auto& c : cases) {
     const std::string url = c.url.rfind("http", 0) == 0 ? c.url : fake.Url(c.url);
     yaml += "  - name: " + c.name + "\n    type: hostile\n    url: " + url +
@@ -285,7 +288,7 @@ TEST_CASE("a fleet of broken services: right states and outcomes, exporter unhar
     CHECK(settled);
   }
   // Keep the fleet polled for a while with the scraper running.
-  while (Clock::now() - start < 8s) std::this_thread::sleep_for(100ms);
+  while (Clock::now() - start < 12s) std::this_thread::sleep_for(100ms);
   scraper.Stop();
 
   const std::string text = rig.ScrapeText();
@@ -356,7 +359,7 @@ TEST_CASE("a fleet of broken services: right states and outcomes, exporter unhar
           scraper.peak_fds);
   CHECK(scraper.scrapes >= 20);
   CHECK(scraper.failures == 0);
-  CHECK(scraper.slowest < 0.5);
+  CHECK(scraper.slowest < kMaxScrapeSeconds);
   CHECK(scraper.peak_rss > 0);
   CHECK(scraper.peak_rss < kMaxRss);
   // About one connection per service at most, plus the listener and logs.
@@ -375,7 +378,7 @@ TEST_CASE("a hanging name resolver stalls nothing but the polls of that name", "
     return r;
   });
   std::string yaml =
-      "global:\n  poll_interval: 200ms\n  poll_timeout: 200ms\nservices:\n";
+      "global:\n  poll_interval: 500ms\n  poll_timeout: 500ms\nservices:\n";
   for (int i = 0; i < 3; ++i) {
     yaml += "  - name: slow" + std::to_string(i) + "\n    url: http://svc" + std::to_string(i) +
             ".slow.test:" + std::to_string(fake.port()) + "/\n    source: json\n";
@@ -391,35 +394,36 @@ TEST_CASE("a hanging name resolver stalls nothing but the polls of that name", "
                    // The shim is loaded before the ASan runtime.
                    {"ASAN_OPTIONS", asan + (asan.empty() ? "" : ":") + "verify_asan_link_order=0"}});
   Scraper scraper(rig.port(), rig.process().pid());
-  std::this_thread::sleep_for(4s);
+  std::this_thread::sleep_for(8s);
   scraper.Stop();
   const auto samples = rig.Scrape();
   for (int i = 0; i < 3; ++i) {
     const std::string slow = "slow" + std::to_string(i);
     const std::string named = "named" + std::to_string(i);
     CAPTURE(slow, named);
-    // Each poll of a hanging name ends at its 200 ms timeout, not 30 s later.
+    // Each poll of a hanging name ends at its 500 ms timeout, not 30 s later
+    // (a poll that takes the whole interval skips the next slot: ~1/s).
     CHECK(sse::test::FindSample(samples, "service_state_exporter_polls_total",
                                 {{"service_name", slow}, {"outcome", "timeout"}})
-              .value_or(0) >= 8);
+              .value_or(0) >= 6);
     CHECK(sse::test::FindSample(samples, "muster_service_state",
                                 {{"service_name", slow}, {"service_type", "service"},
                                  {"state", "unreachable"}}) == 1.0);
     // Names that resolve keep being looked up and polled at full rate.
     CHECK(sse::test::FindSample(samples, "service_state_exporter_polls_total",
                                 {{"service_name", named}, {"outcome", "ok"}})
-              .value_or(0) >= 10);
+              .value_or(0) >= 12);
     CHECK(sse::test::FindSamples(samples, "service_state_exporter_polls_total",
                                  {{"service_name", named}})
               .size() == 1);
   }
-  // Poll durations stay within the timeout: nothing in the +Inf-only range.
+  // Poll durations stay within the timeout (plus a little): none over 1 s.
   CHECK(sse::test::FindSample(samples, "service_state_exporter_poll_duration_seconds_bucket",
-                              {{"le", "0.5"}}) ==
+                              {{"le", "1"}}) ==
         sse::test::FindSample(samples, "service_state_exporter_poll_duration_seconds_count", {}));
   CAPTURE(scraper.scrapes, scraper.slowest);
   CHECK(scraper.failures == 0);
-  CHECK(scraper.slowest < 0.5);
+  CHECK(scraper.slowest < kMaxScrapeSeconds);
   // Shutdown is not held up by the lookups still hanging.
   auto stop_start = Clock::now();
   REQUIRE(rig.process().Stop() == 0);
