@@ -1,5 +1,6 @@
 #include "sse/app.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,6 +38,20 @@ double UnixNow() {
   return std::chrono::duration<double>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// Every kept-alive poll connection is a file descriptor: 10,000 services
+// need more than the usual soft limit of 1024. Raise it to the hard limit,
+// as the Go runtime does for Prometheus' own exporters.
+void RaiseOpenFilesLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  const rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    Log(LogLevel::kDebug, "raised the open files limit",
+        {{"from", std::to_string(before)}, {"to", std::to_string(limit.rlim_cur)}});
+  }
 }
 
 TrackerOptions OptionsFor(const ServiceConfig& s) {
@@ -841,6 +856,7 @@ struct App::Impl {
   }
 
   int Run() {
+    RaiseOpenFilesLimit();
     if (flags.shard_count > 1 && flags.shard_index < 0) {
       flags.shard_index = HostnameOrdinal();
       if (flags.shard_index < 0 || flags.shard_index >= flags.shard_count) {
@@ -878,6 +894,9 @@ struct App::Impl {
     tracker = std::make_unique<Tracker>(*metrics);
     WebServerOptions web_options;
     web_options.listen_address = flags.listen_address;
+    web_options.read_timeout = flags.web_read_timeout;
+    web_options.write_timeout = flags.web_write_timeout;
+    web_options.max_connections = flags.web_max_connections;
     web = std::make_unique<WebServer>(io.get_executor(), web_options,
                                       [this](const WebRequest& r) { return Handle(r); });
     try {

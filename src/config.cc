@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "sse/source.h"
 #include "sse/yaml_util.h"
 
 namespace sse {
@@ -50,6 +51,41 @@ bool IsValidHeaderValue(const std::string& value) {
   });
 }
 
+// Names and types become label values: Prometheus refuses a whole scrape
+// with invalid UTF-8 in one.
+std::string GetLabelValue(const Ctx& ctx, const YAML::Node& node, const std::string& path) {
+  std::string value = GetNonEmptyString(ctx, node, path);
+  if (!IsValidUtf8(value)) Fail(ctx, node, path, "must be valid UTF-8");
+  if (HasControlCharacter(value)) Fail(ctx, node, path, "must not contain control characters");
+  return value;
+}
+
+// A state written in the config (up_states, state_map and status_map
+// values) must be one an observation could produce.
+void CheckState(const Ctx& ctx, const YAML::Node& node, const std::string& path,
+                const std::string& state) {
+  if (std::string problem = CheckStateString(state); !problem.empty()) {
+    Fail(ctx, node, path, problem);
+  }
+}
+
+std::vector<std::string> GetStateList(const Ctx& ctx, const YAML::Node& node,
+                                      const std::string& path) {
+  std::vector<std::string> states = GetStringList(ctx, node, path);
+  for (std::size_t i = 0; i < states.size(); ++i) {
+    CheckState(ctx, node[i], path + "[" + std::to_string(i) + "]", states[i]);
+  }
+  return states;
+}
+
+// A map whose values are states.
+std::map<std::string, std::string> GetStateMap(const Ctx& ctx, const YAML::Node& node,
+                                               const std::string& path) {
+  auto map = GetStringMap(ctx, node, path);
+  for (const auto& [key, state] : map) CheckState(ctx, node[key], path + "." + key, state);
+  return map;
+}
+
 GlobalConfig ParseGlobal(const Ctx& ctx, const YAML::Node& node) {
   GlobalConfig g;
   if (!node.IsDefined() || node.IsNull()) return g;
@@ -78,7 +114,7 @@ GlobalConfig ParseGlobal(const Ctx& ctx, const YAML::Node& node) {
              FormatDuration(g.poll_interval) + ")");
   }
   if (auto n = node["up_states"]) {
-    g.up_states = GetStringList(ctx, n, Child(path, "up_states"));
+    g.up_states = GetStateList(ctx, n, Child(path, "up_states"));
   }
   if (auto n = node["transition_after"]) {
     g.transition_after = GetInt(ctx, n, Child(path, "transition_after"), 1);
@@ -144,7 +180,7 @@ void ParsePollOptions(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& n
   s.max_body_bytes = g.max_body_bytes;
   s.max_states = g.max_states_per_service;
   if (auto n = node["state_map"]) {
-    s.state_map = GetStringMap(ctx, n, Child(path, "state_map"));
+    s.state_map = GetStateMap(ctx, n, Child(path, "state_map"));
   }
   if (auto n = node["keep_case"]) s.keep_case = GetBool(ctx, n, Child(path, "keep_case"));
   if (auto n = node["interval"]) s.interval = GetDuration(ctx, n, Child(path, "interval"));
@@ -155,7 +191,7 @@ void ParsePollOptions(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& n
          "must be <= interval (" + FormatDuration(s.timeout) + " > " +
              FormatDuration(s.interval) + ")");
   }
-  if (auto n = node["up_states"]) s.up_states = GetStringList(ctx, n, Child(path, "up_states"));
+  if (auto n = node["up_states"]) s.up_states = GetStateList(ctx, n, Child(path, "up_states"));
   if (auto n = node["transition_after"]) {
     s.transition_after = GetInt(ctx, n, Child(path, "transition_after"), 1);
   }
@@ -246,7 +282,7 @@ void ParseSourceOptions(const Ctx& ctx, const YAML::Node& node,
     }
   }
   if (auto n = node["status_map"]) {
-    s.status_map = GetStringMap(ctx, n, Child(path, "status_map"));
+    s.status_map = GetStateMap(ctx, n, Child(path, "status_map"));
     for (auto it = n.begin(); it != n.end(); ++it) {
       if (!IsValidStatusKey(it->first.Scalar())) {
         Fail(ctx, it->first, Child(path, "status_map." + it->first.Scalar()),
@@ -262,7 +298,7 @@ Url GetUrl(const Ctx& ctx, const YAML::Node& node, const std::string& path) {
   try {
     return ParseUrl(text);
   } catch (const std::invalid_argument& e) {
-    Fail(ctx, node, path, "invalid URL \"" + RedactUserinfo(text) + "\": " + e.what());
+    Fail(ctx, node, path, "invalid URL \"" + RedactUrl(text) + "\": " + e.what());
   }
 }
 
@@ -279,8 +315,8 @@ ServiceConfig ParseService(const Ctx& ctx, const GlobalConfig& g,
   ServiceConfig s;
   s.line = node.Mark().line + 1;
   if (!node["name"]) Fail(ctx, node, Child(path, "name"), "is required");
-  s.name = GetNonEmptyString(ctx, node["name"], Child(path, "name"));
-  if (auto n = node["type"]) s.type = GetNonEmptyString(ctx, n, Child(path, "type"));
+  s.name = GetLabelValue(ctx, node["name"], Child(path, "name"));
+  if (auto n = node["type"]) s.type = GetLabelValue(ctx, n, Child(path, "type"));
   if (!node["url"]) Fail(ctx, node, Child(path, "url"), "is required");
   s.url = GetUrl(ctx, node["url"], Child(path, "url"));
   ParseSourceOptions(ctx, node, path, s);
@@ -306,7 +342,7 @@ ListConfig ParseList(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& no
                   kPollKeys}));
   ListConfig l;
   if (!node["name"]) Fail(ctx, node, Child(path, "name"), "is required");
-  l.name = GetNonEmptyString(ctx, node["name"], Child(path, "name"));
+  l.name = GetLabelValue(ctx, node["name"], Child(path, "name"));
   if (!node["url"]) Fail(ctx, node, Child(path, "url"), "is required");
   l.poll.name = l.name;
   l.poll.line = node.Mark().line + 1;
@@ -329,6 +365,7 @@ ListConfig ParseList(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& no
                             {"default_type", &l.default_type}}) {
     if (auto n = node[key]) *field = GetNonEmptyString(ctx, n, Child(path, key));
   }
+  if (auto n = node["default_type"]) l.default_type = GetLabelValue(ctx, n, Child(path, "default_type"));
   if (auto n = node["absent_after"]) l.absent_after = GetInt(ctx, n, Child(path, "absent_after"), 1);
   if (auto n = node["tool"]) {
     if (l.kind != ListKind::kMcp) Fail(ctx, n, Child(path, "tool"), "only applies to source mcp");
@@ -346,7 +383,7 @@ ServiceConfig ParseTemplate(const Ctx& ctx, const GlobalConfig& g, const YAML::N
                             std::string& scheme) {
   ServiceConfig t;
   t.line = node.Mark().line + 1;
-  if (auto n = node["type"]) t.type = GetNonEmptyString(ctx, n, Child(path, "type"));
+  if (auto n = node["type"]) t.type = GetLabelValue(ctx, n, Child(path, "type"));
   if (auto n = node["path"]) {
     target_path = GetNonEmptyString(ctx, n, Child(path, "path"));
     if (target_path[0] != '/') Fail(ctx, n, Child(path, "path"), "must start with /");
@@ -467,13 +504,15 @@ const char* SourceKindName(SourceKind kind) {
   return "unknown";
 }
 
-std::string RedactUserinfo(const std::string& url) {
-  const std::size_t scheme = url.find("://");
-  const std::size_t start = scheme == std::string::npos ? 0 : scheme + 3;
-  const std::size_t end = url.find_first_of("/?#", start);
-  const std::size_t at = url.rfind('@', end == std::string::npos ? url.size() - 1 : end);
-  if (at == std::string::npos || at < start) return url;
-  return url.substr(0, start) + "<redacted>" + url.substr(at);
+std::string RedactUrl(std::string_view text) {
+  const std::size_t scheme_end = text.find("://");
+  if (scheme_end == std::string_view::npos) return std::string(text);
+  const std::size_t start = scheme_end + 3;
+  std::size_t end = text.find_first_of("/?#", start);
+  if (end == std::string_view::npos) end = text.size();
+  const std::size_t at = text.substr(start, end - start).rfind('@');
+  if (at == std::string_view::npos) return std::string(text);
+  return std::string(text.substr(0, start)) + "xxxxx" + std::string(text.substr(start + at));
 }
 
 Url ParseUrl(const std::string& text) {
@@ -505,6 +544,12 @@ Url ParseUrl(const std::string& text) {
     throw std::invalid_argument("invalid port");
   }
   url.target = std::string(u.encoded_path());
+  // After an authority the path is empty or starts with "/" (RFC 3986);
+  // Boost.URL 1.81 takes "http://h:80x/" as port 80 and path "x/", which
+  // would silently poll another port than the one written.
+  if (!url.target.empty() && url.target[0] != '/') {
+    throw std::invalid_argument("malformed port or path");
+  }
   if (url.target.empty()) url.target = "/";
   if (u.has_query()) url.target += "?" + std::string(u.encoded_query());
   std::string host_text = std::string(u.encoded_host_and_port());

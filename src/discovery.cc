@@ -6,7 +6,11 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <optional>
 #include <stdexcept>
+
+#include "sse/list_source.h"
+#include "sse/source.h"
 
 namespace sse {
 
@@ -29,18 +33,24 @@ std::vector<TargetGroup> ParseTargetGroups(std::string_view text, bool yaml) {
       if (!g.IsMap()) throw std::invalid_argument(where + ": must be a mapping");
       TargetGroup group;
       for (auto it = g.begin(); it != g.end(); ++it) {
-        const std::string key = it->first.as<std::string>();
+        if (!it->first.IsScalar()) throw std::invalid_argument(where + ": keys must be strings");
+        const std::string key = it->first.Scalar();
+        // A copy: `it->second` lives in a temporary of the iterator's
+        // operator->, gone before a range-for over it would start.
+        const YAML::Node value = it->second;
         if (key == "targets") {
-          if (!it->second.IsSequence()) throw std::invalid_argument(where + ": targets must be a list");
-          for (const auto& t : it->second) {
+          if (!value.IsSequence()) throw std::invalid_argument(where + ": targets must be a list");
+          for (const auto& t : value) {
             if (!t.IsScalar()) throw std::invalid_argument(where + ": targets must be strings");
             group.targets.push_back(t.Scalar());
           }
         } else if (key == "labels") {
-          if (!it->second.IsMap()) throw std::invalid_argument(where + ": labels must be a mapping");
-          for (auto l = it->second.begin(); l != it->second.end(); ++l) {
-            if (!l->second.IsScalar()) throw std::invalid_argument(where + ": label values must be strings");
-            group.labels[l->first.as<std::string>()] = l->second.Scalar();
+          if (!value.IsMap()) throw std::invalid_argument(where + ": labels must be a mapping");
+          for (auto l = value.begin(); l != value.end(); ++l) {
+            if (!l->first.IsScalar() || !l->second.IsScalar()) {
+              throw std::invalid_argument(where + ": labels must map strings to strings");
+            }
+            group.labels[l->first.Scalar()] = l->second.Scalar();
           }
         } else {
           throw std::invalid_argument(where + ": unknown key \"" + key + "\"");
@@ -50,8 +60,10 @@ std::vector<TargetGroup> ParseTargetGroups(std::string_view text, bool yaml) {
     }
     return groups;
   }
-  nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded()) throw std::invalid_argument("invalid JSON");
+  std::string error;
+  std::optional<nlohmann::json> parsed = ParseUntrustedJson(text, error);
+  if (!parsed) throw std::invalid_argument(error);
+  const nlohmann::json& doc = *parsed;
   if (!doc.is_array()) throw std::invalid_argument("must be a JSON array of target groups");
   for (std::size_t i = 0; i < doc.size(); ++i) {
     const auto& g = doc[i];
@@ -109,7 +121,15 @@ std::vector<ServiceConfig> ServicesFromTargets(const std::vector<TargetGroup>& g
       try {
         s.url = ParseUrl(url);
       } catch (const std::invalid_argument& e) {
-        problems.push_back("target \"" + target + "\": invalid URL \"" + RedactUserinfo(url) + "\": " + e.what());
+        problems.push_back("target \"" + target + "\": invalid URL \"" + RedactUrl(url) + "\": " + e.what());
+        continue;
+      }
+      if (std::string problem = CheckStateString(s.name, kMaxNameLength); !problem.empty()) {
+        problems.push_back("target \"" + target + "\": name unusable (" + problem.substr(6) + ")");
+        continue;
+      }
+      if (std::string problem = CheckStateString(s.type, kMaxNameLength); !problem.empty()) {
+        problems.push_back("target \"" + target + "\": type unusable (" + problem.substr(6) + ")");
         continue;
       }
       if (s.has_tls && s.url.scheme != "https") {

@@ -1,8 +1,11 @@
 #include "sse/flags.h"
 
+#include <charconv>
 #include <functional>
 #include <map>
 #include <stdexcept>
+
+#include "sse/units.h"
 
 namespace sse {
 namespace {
@@ -36,6 +39,27 @@ int ParseInt(const std::string& name, const std::string& value, int min) {
   return out;
 }
 
+std::chrono::milliseconds ParsePositiveDuration(const std::string& name,
+                                                const std::string& value) {
+  auto d = ParseDuration(value);
+  if (!d || d->count() <= 0) {
+    throw std::invalid_argument("--" + name + ": expected a duration > 0 such as 30s, got \"" +
+                                value + "\"");
+  }
+  return *d;
+}
+
+std::size_t ParsePositiveCount(const std::string& name, const std::string& value) {
+  std::size_t n = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (value.empty() || ec != std::errc() || end != value.data() + value.size() ||
+      n == 0) {
+    throw std::invalid_argument("--" + name + ": expected a positive integer, got \"" +
+                                value + "\"");
+  }
+  return n;
+}
+
 const std::vector<FlagSpec>& Specs() {
   static const std::vector<FlagSpec> specs = {
       {"config.file", "Configuration file (default: config/example.yaml).", false,
@@ -59,6 +83,25 @@ const std::vector<FlagSpec>& Specs() {
       {"web.enable-lifecycle", "Enable POST /-/reload.", true,
        [](Flags& f, const std::string& v) {
          f.enable_lifecycle = ParseBool("web.enable-lifecycle", v);
+       }},
+      {"web.read-timeout",
+       "Time a client has to send a whole request, and to keep an idle "
+       "connection open (default: 30s).",
+       false,
+       [](Flags& f, const std::string& v) {
+         f.web_read_timeout = ParsePositiveDuration("web.read-timeout", v);
+       }},
+      {"web.write-timeout", "Time a client has to read a whole response (default: 60s).",
+       false,
+       [](Flags& f, const std::string& v) {
+         f.web_write_timeout = ParsePositiveDuration("web.write-timeout", v);
+       }},
+      {"web.max-connections",
+       "Open connections to the web server at most; beyond it the longest idle one "
+       "is closed (default: 512).",
+       false,
+       [](Flags& f, const std::string& v) {
+         f.web_max_connections = ParsePositiveCount("web.max-connections", v);
        }},
       {"storage.state-file", "File to persist service states and counters in.", false,
        [](Flags& f, const std::string& v) { f.state_file = v; }},

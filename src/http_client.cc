@@ -20,6 +20,8 @@
 #include <system_error>
 #include <vector>
 
+#include "sse/http_response.h"
+#include "sse/resolver.h"
 #include "sse/version.h"
 
 namespace sse {
@@ -130,18 +132,11 @@ HttpResult Failure(Outcome outcome, std::string error) {
   return r;
 }
 
-Outcome ClassifyReadError(const boost::system::error_code& ec) {
-  if (ec == beast::error::timeout) return Outcome::kTimeout;
-  if (ec == http::error::body_limit) return Outcome::kTooLarge;
-  if (ec.category() == net::error::get_ssl_category() ||
-      ec == ssl::error::stream_truncated) {
-    return Outcome::kTlsError;
-  }
-  if (ec.category() == http::make_error_code(http::error::end_of_stream).category()) {
-    return ec == http::error::end_of_stream ? Outcome::kConnectError
-                                            : Outcome::kHttpError;
-  }
-  return Outcome::kConnectError;
+bool IsAuthorization(const std::string& name) {
+  return name.size() == 13 && std::equal(name.begin(), name.end(), "authorization",
+                                         [](char a, char b) {
+                                           return std::tolower(static_cast<unsigned char>(a)) == b;
+                                         });
 }
 
 // Errors of a kept-alive connection that the server closed meanwhile. Over
@@ -253,24 +248,17 @@ struct HttpClient::Impl {
   }
 
   net::awaitable<HttpResult> Connect(Connection& conn, Clock::time_point deadline) {
-    tcp::resolver resolver(executor);
-    net::steady_timer watchdog(executor, deadline);
-    watchdog.async_wait([&resolver](boost::system::error_code ec) {
-      if (!ec) resolver.cancel();
-    });
-    auto flags = IsIpAddress(conn.host) ? tcp::resolver::numeric_host
-                                        : tcp::resolver::flags();
-    auto [rec, endpoints] =
-        co_await resolver.async_resolve(conn.host, conn.port, flags, kUseTuple);
-    watchdog.cancel();
-    if (rec) {
-      co_return Failure(Clock::now() >= deadline ? Outcome::kTimeout
-                                                 : Outcome::kConnectError,
-                        "resolve " + conn.host + ": " + rec.message());
+    // Bounded by the deadline even when the system resolver hangs.
+    ResolveResult resolved =
+        co_await ResolveWithDeadline(executor, conn.host, conn.port, deadline);
+    if (resolved.error) {
+      co_return Failure(resolved.error == net::error::timed_out ? Outcome::kTimeout
+                                                                : Outcome::kConnectError,
+                        "resolve " + conn.host + ": " + resolved.error.message());
     }
     auto stream = std::make_unique<beast::tcp_stream>(executor);
     stream->expires_at(deadline);
-    auto [cec, ep] = co_await stream->async_connect(endpoints, kUseTuple);
+    auto [cec, ep] = co_await stream->async_connect(resolved.endpoints, kUseTuple);
     if (cec) {
       co_return Failure(cec == beast::error::timeout ? Outcome::kTimeout
                                                      : Outcome::kConnectError,
@@ -327,32 +315,25 @@ struct HttpClient::Impl {
                                                      : Outcome::kConnectError,
                         "write: " + wec.message());
     }
-    http::response_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-    parser.body_limit(options.max_body_bytes);
-    auto [rec, read] = co_await http::async_read(stream, conn.buffer, parser, kUseTuple);
-    if (rec) {
-      stale = !parser.got_some() && IsStaleConnectionError(rec);
-      std::string what = rec == http::error::body_limit
-                             ? "body larger than " +
-                                   std::to_string(options.max_body_bytes) + " bytes"
-                             : rec.message();
-      co_return Failure(ClassifyReadError(rec), "read: " + what);
+    ResponseLimits limits;
+    limits.max_body_bytes = options.max_body_bytes;
+    limits.max_header_bytes = static_cast<std::uint32_t>(options.max_header_bytes);
+    for (int interim = 0;; ++interim) {
+      ResponseParser parser;
+      ApplyLimits(parser, limits);
+      auto [rec, read] = co_await http::async_read(stream, conn.buffer, parser, kUseTuple);
+      // Skip 100 Continue, 103 Early Hints and the like: the final response
+      // follows on the same connection.
+      if (!rec && IsInterimStatus(parser.get().result_int())) {
+        if (interim < kMaxInterimResponses) continue;
+        conn.Close();
+        co_return Failure(Outcome::kHttpError, kTooManyInterim);
+      }
+      if (rec) stale = interim == 0 && !parser.got_some() && IsStaleConnectionError(rec);
+      HttpResult result = FinishResponse(parser, rec, limits, location);
+      if (!rec && !parser.get().keep_alive()) conn.Close();
+      co_return result;
     }
-    auto& res = parser.get();
-    HttpResult result;
-    result.status = res.result_int();
-    if (auto it = res.find(http::field::location); it != res.end()) {
-      location = std::string(it->value());
-    }
-    for (const auto& field : res) {
-      std::string name(field.name_string());
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      result.headers.emplace_back(std::move(name), std::string(field.value()));
-    }
-    if (!res.keep_alive()) conn.Close();
-    result.body = std::move(res.body());
-    co_return result;
   }
 
   net::awaitable<HttpResult> Fetch(Connection& conn, const Url& target,
@@ -365,7 +346,12 @@ struct HttpClient::Impl {
     req.set(http::field::user_agent,
             std::string("service_state_exporter/") + kVersion);
     req.set(http::field::accept, "application/json, */*;q=0.5");
-    for (const auto& [name, value] : options.headers) req.set(name, value);
+    // Credentials go only to the configured URL's origin, never to where a
+    // redirect points elsewhere (as browsers and Go's net/http do).
+    const bool own_origin = SameOrigin(target, url);
+    for (const auto& [name, value] : options.headers) {
+      if (own_origin || !IsAuthorization(name)) req.set(name, value);
+    }
     for (const auto& [name, value] : spec.headers) req.set(name, value);
     if (!spec.content_type.empty()) req.set(http::field::content_type, spec.content_type);
     if (spec.method != "GET" || !spec.body.empty()) {
@@ -428,22 +414,13 @@ struct HttpClient::Impl {
                           "stopped after " + std::to_string(options.max_redirects) +
                               " redirects");
       }
-      auto ref = boost::urls::parse_uri_reference(location);
-      if (!ref) {
+      std::string error;
+      std::optional<Url> next = ResolveRedirect(current, location, error);
+      if (!next) {
         detour.Close();
-        co_return Failure(Outcome::kHttpError, "invalid redirect location");
+        co_return Failure(Outcome::kHttpError, error);
       }
-      boost::urls::url base(current.text);
-      boost::urls::url next;
-      auto resolved = boost::urls::resolve(base, *ref, next);
-      try {
-        if (!resolved) throw std::invalid_argument(resolved.error().message());
-        current = ParseUrl(std::string(next.buffer()));
-      } catch (const std::invalid_argument& e) {
-        detour.Close();
-        co_return Failure(Outcome::kHttpError,
-                          std::string("invalid redirect location: ") + e.what());
-      }
+      current = std::move(*next);
     }
   }
 };

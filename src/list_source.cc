@@ -79,16 +79,9 @@ std::optional<ServiceList> ServiceListFromJson(const nlohmann::json& doc,
 std::optional<ServiceList> ParseServiceList(std::string_view body,
                                             const ListConfig& list,
                                             std::string& error) {
-  if (JsonTooDeep(body, kMaxJsonDepth)) {
-    error = "JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels";
-    return std::nullopt;
-  }
-  nlohmann::json doc = nlohmann::json::parse(body, nullptr, false);
-  if (doc.is_discarded()) {
-    error = "body is not valid JSON";
-    return std::nullopt;
-  }
-  return ServiceListFromJson(doc, list, error);
+  std::optional<nlohmann::json> doc = ParseUntrustedJson(body, error);
+  if (!doc) return std::nullopt;
+  return ServiceListFromJson(*doc, list, error);
 }
 
 }  // namespace sse

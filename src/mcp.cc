@@ -1,7 +1,5 @@
 #include "sse/mcp.h"
 
-#include <sstream>
-
 #include "sse/http_client.h"
 #include "sse/version.h"
 
@@ -18,21 +16,12 @@ HttpResult Failure(Outcome outcome, std::string error, unsigned status = 0) {
   return r;
 }
 
-// Checks one parsed message for the response with `id`.
-bool MatchId(const nlohmann::json& message, int id) {
-  return message.is_object() && message.contains("id") &&
-         message["id"].is_number_integer() && message["id"].get<int>() == id &&
-         (message.contains("result") || message.contains("error"));
-}
-
-std::optional<nlohmann::json> FindInMessage(const nlohmann::json& doc, int id) {
-  if (MatchId(doc, id)) return doc;
-  if (doc.is_array()) {
-    for (const auto& m : doc) {
-      if (MatchId(m, id)) return m;
-    }
-  }
-  return std::nullopt;
+// A server's error object for a message: never throws on invalid UTF-8,
+// and a hostile server cannot fill logs or the landing page with it.
+std::string Brief(const nlohmann::json& value) {
+  std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (text.size() > 200) text = text.substr(0, 200) + "...";
+  return text;
 }
 
 HttpRequestSpec RpcRequest(const nlohmann::json& message, const std::string& session,
@@ -48,85 +37,6 @@ HttpRequestSpec RpcRequest(const nlohmann::json& message, const std::string& ses
 }
 
 }  // namespace
-
-std::optional<nlohmann::json> FindJsonRpcResponse(const HttpResult& http, int id,
-                                                  std::string& error) {
-  const std::string type = http.Header("content-type");
-  if (type.find("text/event-stream") != std::string::npos) {
-    std::istringstream in(http.body);
-    std::string line, data;
-    auto flush = [&]() -> std::optional<nlohmann::json> {
-      if (data.empty()) return std::nullopt;
-      auto doc = nlohmann::json::parse(data, nullptr, false);
-      data.clear();
-      if (doc.is_discarded()) return std::nullopt;
-      return FindInMessage(doc, id);
-    };
-    while (std::getline(in, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.empty()) {
-        if (auto found = flush()) return found;
-      } else if (line.rfind("data:", 0) == 0) {
-        std::string part = line.substr(5);
-        if (!part.empty() && part[0] == ' ') part.erase(0, 1);
-        if (!data.empty()) data += '\n';
-        data += part;
-      }
-    }
-    if (auto found = flush()) return found;
-    error = "no JSON-RPC response with id " + std::to_string(id) + " in the event stream";
-    return std::nullopt;
-  }
-  auto doc = nlohmann::json::parse(http.body, nullptr, false);
-  if (doc.is_discarded()) {
-    error = "response is not JSON";
-    return std::nullopt;
-  }
-  if (auto found = FindInMessage(doc, id)) return found;
-  error = "no JSON-RPC response with id " + std::to_string(id);
-  return std::nullopt;
-}
-
-std::optional<nlohmann::json> ToolResultDocument(const nlohmann::json& result,
-                                                 std::string& error) {
-  if (!result.is_object()) {
-    error = "tools/call result is not an object";
-    return std::nullopt;
-  }
-  const nlohmann::json* content = result.contains("content") && result["content"].is_array()
-                                      ? &result["content"]
-                                      : nullptr;
-  auto first_text = [&]() -> std::string {
-    if (content == nullptr) return "";
-    for (const auto& c : *content) {
-      if (c.is_object() && c.value("type", "") == "text" && c.contains("text") &&
-          c["text"].is_string()) {
-        return c["text"].get<std::string>();
-      }
-    }
-    return "";
-  };
-  if (result.value("isError", false)) {
-    std::string text = first_text();
-    if (text.size() > 200) text = text.substr(0, 200) + "...";
-    error = "tool reported an error: " + text;
-    return std::nullopt;
-  }
-  if (result.contains("structuredContent") && result["structuredContent"].is_object()) {
-    return result["structuredContent"];
-  }
-  std::string text = first_text();
-  if (text.empty()) {
-    error = "tool result has neither structuredContent nor text content";
-    return std::nullopt;
-  }
-  auto doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded()) {
-    error = "tool text content is not JSON";
-    return std::nullopt;
-  }
-  return doc;
-}
 
 net::awaitable<HttpResult> McpSession::Initialize(HttpClient& client) {
   session_id_.clear();
@@ -152,7 +62,7 @@ net::awaitable<HttpResult> McpSession::Initialize(HttpClient& client) {
   if (!response) co_return Failure(Outcome::kInvalidBody, "initialize: " + error, http.status);
   if (response->contains("error")) {
     co_return Failure(Outcome::kHttpError,
-                      "initialize: JSON-RPC error " + (*response)["error"].dump(), http.status);
+                      "initialize: JSON-RPC error " + Brief((*response)["error"]), http.status);
   }
   const auto& result = (*response)["result"];
   if (result.is_object() && result.contains("protocolVersion") &&
@@ -196,7 +106,7 @@ net::awaitable<HttpResult> McpSession::Call(HttpClient& client, bool& rejected) 
   if (!response) co_return Failure(Outcome::kInvalidBody, "tools/call: " + error, http.status);
   if (response->contains("error")) {
     co_return Failure(Outcome::kHttpError,
-                      "tools/call: JSON-RPC error " + (*response)["error"].dump(), http.status);
+                      "tools/call: JSON-RPC error " + Brief((*response)["error"]), http.status);
   }
   auto doc = ToolResultDocument((*response)["result"], error);
   if (!doc) co_return Failure(Outcome::kInvalidBody, "tools/call: " + error, http.status);

@@ -31,31 +31,56 @@ std::string NormalizeState(const std::string& raw,
   return state;
 }
 
+bool IsValidUtf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t extra = 0;
+    unsigned char low = 0x80;  // allowed range of the second byte
+    unsigned char high = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+      extra = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      extra = 2;
+      if (c == 0xe0) low = 0xa0;   // overlong
+      if (c == 0xed) high = 0x9f;  // surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      extra = 3;
+      if (c == 0xf0) low = 0x90;   // overlong
+      if (c == 0xf4) high = 0x8f;  // past U+10FFFF
+    } else {
+      return false;
+    }
+    if (i + extra >= text.size()) return false;
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const unsigned char b = static_cast<unsigned char>(text[i + k]);
+      const bool in_range = k == 1 ? (b >= low && b <= high) : (b >= 0x80 && b <= 0xbf);
+      if (!in_range) return false;
+    }
+    i += 1 + extra;
+  }
+  return true;
+}
+
+bool HasControlCharacter(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+
 std::string CheckStateString(std::string_view state, std::size_t max_length) {
   if (state.empty()) return "state is an empty string";
   if (state.size() > max_length) {
     return "state is longer than " + std::to_string(max_length) + " bytes";
   }
-  // UTF-8 validity (no overlong forms checked) and no control characters.
-  std::size_t i = 0;
-  while (i < state.size()) {
-    unsigned char c = static_cast<unsigned char>(state[i]);
-    if (c < 0x20 || c == 0x7f) return "state contains a control character";
-    std::size_t extra = c < 0x80           ? 0
-                        : (c & 0xe0) == 0xc0 ? 1
-                        : (c & 0xf0) == 0xe0 ? 2
-                        : (c & 0xf8) == 0xf0 ? 3
-                                             : 4;
-    if (extra == 4 || i + extra >= state.size() + (extra == 0)) {
-      return "state is not valid UTF-8";
-    }
-    for (std::size_t k = 1; k <= extra; ++k) {
-      if ((static_cast<unsigned char>(state[i + k]) & 0xc0) != 0x80) {
-        return "state is not valid UTF-8";
-      }
-    }
-    i += 1 + extra;
-  }
+  if (HasControlCharacter(state)) return "state contains a control character";
+  // Prometheus refuses a whole scrape with invalid UTF-8 in a label value.
+  if (!IsValidUtf8(state)) return "state is not valid UTF-8";
   return "";
 }
 
@@ -81,18 +106,25 @@ bool JsonTooDeep(std::string_view text, int max_depth) {
   return false;
 }
 
-std::optional<std::string> ExtractJsonState(std::string_view body,
-                                            const std::string& pointer,
-                                            std::string& error) {
-  if (JsonTooDeep(body, kMaxJsonDepth)) {
+std::optional<nlohmann::json> ParseUntrustedJson(std::string_view text, std::string& error) {
+  if (JsonTooDeep(text, kMaxJsonDepth)) {
     error = "JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels";
     return std::nullopt;
   }
-  nlohmann::json doc = nlohmann::json::parse(body, nullptr, false);
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
   if (doc.is_discarded()) {
     error = "body is not valid JSON";
     return std::nullopt;
   }
+  return doc;
+}
+
+std::optional<std::string> ExtractJsonState(std::string_view body,
+                                            const std::string& pointer,
+                                            std::string& error) {
+  std::optional<nlohmann::json> parsed = ParseUntrustedJson(body, error);
+  if (!parsed) return std::nullopt;
+  const nlohmann::json& doc = *parsed;
   try {
     nlohmann::json::json_pointer ptr(pointer);
     if (!doc.contains(ptr)) {

@@ -14,10 +14,6 @@ bool IsUp(const TrackerOptions& options, const std::string& state) {
 
 }  // namespace
 
-Tracker::~Tracker() {
-  for (const auto& name : Names()) Remove(name);
-}
-
 void Tracker::Add(const std::string& name, const std::string& type,
                   const TrackerOptions& options, double now) {
   auto it = services_.find(name);

@@ -135,7 +135,10 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
   // What Stop() needs of a connection, whatever its stream type.
   struct SessionState {
     tcp::socket* socket = nullptr;  // lowest layer, owned by the coroutine
-    bool busy = false;
+    bool busy = false;     // a request is being handled or answered
+    bool evicted = false;  // closed to make room for a new connection
+    // Since when the session has been waiting for (the rest of) a request.
+    std::chrono::steady_clock::time_point waiting_since = std::chrono::steady_clock::now();
   };
   // TLS and auth settings; a connection keeps the ones it was accepted with.
   struct Security {
@@ -148,6 +151,7 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
   WebHandler handler;
   tcp::acceptor acceptor;
   std::set<SessionState*> sessions;
+  std::size_t evicted = 0;  // sessions closed by Evict() that have not ended yet
   std::shared_ptr<const Security> security = std::make_shared<Security>();
   // bcrypt runs here, one at a time, never on the I/O thread.
   net::thread_pool auth_pool{1};
@@ -247,6 +251,8 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
     auto& lowest = beast::get_lowest_layer(stream);
     beast::flat_buffer buffer(options.max_header_bytes + 4096);
     for (;;) {
+      state.busy = false;
+      state.waiting_since = std::chrono::steady_clock::now();
       http::request_parser<http::string_body> parser;
       parser.header_limit(options.max_header_bytes);
       parser.body_limit(options.max_body_bytes);
@@ -372,7 +378,10 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
         }
         continue;
       }
-      if (sessions.size() >= options.max_connections) {
+      if (sessions.size() - evicted >= options.max_connections && !Evict()) {
+        // Every connection is busy answering a request: refuse this one.
+        Log(LogLevel::kDebug, "connection refused: too many busy connections",
+            {{"max_connections", std::to_string(options.max_connections)}});
         boost::system::error_code ignored;
         socket.close(ignored);
         continue;
@@ -383,6 +392,7 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
       sessions.insert(state.get());
       net::co_spawn(executor, Run(std::move(socket), state, security),
                     [self, state](std::exception_ptr e) {
+                      if (state->evicted) --self->evicted;
                       self->sessions.erase(state.get());
                       if (!e) return;
                       try {
@@ -392,6 +402,27 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
                       }
                     });
     }
+  }
+
+  // At the connection limit: closes the connection that has waited longest
+  // for a request (an idle keep-alive connection, or a client that never
+  // finished its request or TLS handshake), so that idle or slow clients
+  // cannot lock out a new scraper. Connections busy answering a request are
+  // never closed. Returns false if there is none.
+  bool Evict() {
+    SessionState* oldest = nullptr;
+    for (SessionState* s : sessions) {
+      if (s->busy || s->evicted || s->socket == nullptr) continue;
+      if (oldest == nullptr || s->waiting_since < oldest->waiting_since) oldest = s;
+    }
+    if (oldest == nullptr) return false;
+    oldest->evicted = true;
+    ++evicted;
+    boost::system::error_code ignored;
+    oldest->socket->close(ignored);
+    Log(LogLevel::kDebug, "closed the longest idle connection to make room",
+        {{"max_connections", std::to_string(options.max_connections)}});
+    return true;
   }
 
   void Stop() {

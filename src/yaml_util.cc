@@ -172,19 +172,35 @@ std::string GetReadableFile(const Ctx& ctx, const YAML::Node& node,
   return p.string();
 }
 
+// Longest secret file accepted; a token or password is far shorter.
+constexpr std::size_t kMaxSecretBytes = 64 * 1024;
+
+// Only regular files (symlinks to them, as Kubernetes mounts secrets, are
+// fine) of at most kMaxSecretBytes: a path to a device or FIFO must not hang
+// or exhaust the exporter on a reload.
 Secret ReadSecretFile(const Ctx& ctx, const YAML::Node& node,
                       const std::string& path, const std::string& file) {
   std::filesystem::path p(file);
   if (p.is_relative()) p = ctx.base_dir / p;
+  std::error_code ec;
+  if (std::filesystem::exists(p, ec) && !std::filesystem::is_regular_file(p, ec)) {
+    Fail(ctx, node, path, "file \"" + p.string() + "\" is not a regular file");
+  }
   std::ifstream in(p, std::ios::binary);
   if (!in) Fail(ctx, node, path, "cannot read file \"" + p.string() + "\"");
-  std::string value((std::istreambuf_iterator<char>(in)),
-                    std::istreambuf_iterator<char>());
+  // Room for a trailing CR LF beyond the limit.
+  std::string value(kMaxSecretBytes + 3, '\0');
+  in.read(value.data(), static_cast<std::streamsize>(value.size()));
+  value.resize(static_cast<std::size_t>(in.gcount()));
   while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) {
     value.pop_back();
   }
-  if (value.empty())
-    Fail(ctx, node, path, "file \"" + p.string() + "\" is empty");
+  if (value.size() > kMaxSecretBytes) {
+    Fail(ctx, node, path,
+         "file \"" + p.string() + "\" is larger than " +
+             std::to_string(kMaxSecretBytes / 1024) + " KiB");
+  }
+  if (value.empty()) Fail(ctx, node, path, "file \"" + p.string() + "\" is empty");
   return Secret(std::move(value));
 }
 

@@ -5,6 +5,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -46,9 +47,9 @@ struct Url {
   bool operator==(const Url&) const = default;
 };
 
-/// The URL with any "user:password@" replaced by "<redacted>", for error
-/// messages: a password written into a URL by mistake must not reach a log.
-std::string RedactUserinfo(const std::string& url);
+/// The URL with any user information (`user:password@`) replaced by
+/// `xxxxx`, for messages; works on malformed URLs too. Thread-safe.
+std::string RedactUrl(std::string_view text);
 
 /// Parses an absolute http(s) URL. Throws std::invalid_argument with a
 /// reason on failure. Thread-safe.

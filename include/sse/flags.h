@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +23,10 @@ struct Flags {
   int shard_count = 1;
   LogLevel log_level = LogLevel::kInfo;
   LogFormat log_format = LogFormat::kLogfmt;
+  /// Web server limits (tuning and tests; defaults in WebServerOptions).
+  std::chrono::milliseconds web_read_timeout{30000};
+  std::chrono::milliseconds web_write_timeout{60000};
+  std::size_t web_max_connections = 512;
   bool version = false;
   bool help = false;
 };

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "sse/config.h"
 #include "sse/metrics.h"
 #include "sse/states.h"
@@ -56,8 +58,15 @@ std::string NormalizeState(const std::string& raw,
                            const std::map<std::string, std::string>& state_map,
                            bool keep_case);
 
-/// Checks that a string from a target is usable as a label value:
-/// non-empty, at most `max_length` bytes, valid UTF-8 without control
+/// True if `text` is valid UTF-8 by RFC 3629 (no overlong forms, no
+/// surrogates, nothing past U+10FFFF). Thread-safe.
+bool IsValidUtf8(std::string_view text);
+
+/// True if `text` has a C0 control character or DEL.
+bool HasControlCharacter(std::string_view text);
+
+/// Checks that a string from a target is usable as a label value: non-empty,
+/// at most `max_length` bytes, valid UTF-8 (IsValidUtf8) without control
 /// characters. Returns an error text ("state is ..."), or empty when valid.
 std::string CheckStateString(std::string_view state,
                              std::size_t max_length = kMaxStateLength);
@@ -65,6 +74,11 @@ std::string CheckStateString(std::string_view state,
 /// True if the JSON text nests deeper than `max_depth` (strings are
 /// skipped). Cheap pre-check that keeps hostile bodies from the parser.
 bool JsonTooDeep(std::string_view text, int max_depth);
+
+/// Parses JSON from a target: refuses nesting deeper than kMaxJsonDepth (a
+/// parsed tree is destroyed recursively: 200k levels would overflow the
+/// stack) and invalid JSON, setting `error`. Never throws.
+std::optional<nlohmann::json> ParseUntrustedJson(std::string_view text, std::string& error);
 
 /// Extracts the string at `pointer` from a JSON body. Returns nullopt and
 /// sets `error` when the body is not JSON, too deep, lacks the pointer, or

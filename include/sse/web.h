@@ -42,10 +42,15 @@ using WebHandler = std::function<WebResponse(const WebRequest&)>;
 /// Limits of the server (defaults resist slow and oversized clients).
 struct WebServerOptions {
   std::string listen_address = ":9810";
+  /// Open connections at most. A new connection beyond it closes the one
+  /// that has waited longest for a request (idle keep-alive or a client that
+  /// never finished its request); if every connection is busy answering,
+  /// the new one is closed at once.
   std::size_t max_connections = 512;
   std::uint32_t max_header_bytes = 16 * 1024;
   std::uint64_t max_body_bytes = 64 * 1024;
-  /// A whole request (line, headers, body) must arrive within this.
+  /// A whole request (line, headers, body) must arrive within this; it is
+  /// also how long an idle keep-alive connection stays open.
   std::chrono::milliseconds read_timeout{30000};
   std::chrono::milliseconds write_timeout{60000};
   /// A TLS handshake must complete within this.

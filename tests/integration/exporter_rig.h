@@ -24,11 +24,13 @@ struct RigClient {
 class ExporterRig {
  public:
   explicit ExporterRig(const std::string& config_yaml,
-                       std::vector<std::string> extra_flags = {})
-      : ExporterRig(config_yaml, RigClient{}, std::move(extra_flags)) {}
+                       std::vector<std::string> extra_flags = {},
+                       const std::map<std::string, std::string>& env = {})
+      : ExporterRig(config_yaml, RigClient{}, std::move(extra_flags), env) {}
 
   ExporterRig(const std::string& config_yaml, RigClient client,
-              std::vector<std::string> extra_flags)
+              std::vector<std::string> extra_flags,
+              const std::map<std::string, std::string>& env = {})
       : client_(std::move(client)) {
     config_path_ = dir_.Write("config.yaml", config_yaml);
     port_ = FreePort();
@@ -36,7 +38,7 @@ class ExporterRig {
                                      "--web.listen-address=127.0.0.1:" + std::to_string(port_),
                                      "--log.level=debug"};
     argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
-    process_ = std::make_unique<Process>(argv, (dir_.path() / "exporter.log").string());
+    process_ = std::make_unique<Process>(argv, (dir_.path() / "exporter.log").string(), env);
     bool up = WaitFor([&] { return Get("/-/healthy").status == 200; },
                       std::chrono::seconds(10));
     if (!up) FAIL("exporter did not start: " << process_->log());
@@ -55,6 +57,7 @@ class ExporterRig {
   }
 
   std::uint16_t port() const { return port_; }
+  std::string log() const { return process_->log(); }
   Process& process() { return *process_; }
   const TempDir& dir() const { return dir_; }
   const std::string& config_path() const { return config_path_; }

@@ -257,6 +257,8 @@ TEST_CASE("SIGTERM stops the exporter with exit code 0", "[exporter]") {
   REQUIRE(*code == 0);
 }
 
+// The name must not start with "--": Catch2 would read it as an option
+// when CTest runs it by name.
 TEST_CASE("config check (--config.check) exits 0 for valid and 1 for invalid configs", "[exporter]") {
   std::string output;
   REQUIRE(sse::test::RunCommand({SSE_BINARY, "--config.check",

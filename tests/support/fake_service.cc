@@ -12,6 +12,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
+#include <array>
+#include <cstdio>
 #include <future>
 #include <set>
 #include <thread>
@@ -38,8 +40,54 @@ struct FakeService::Impl {
 
   std::unique_ptr<ssl::context> ssl_ctx;  // set when serving HTTPS
 
+  // Writes `raw`, then streams, drips or hangs as the response says.
   template <class Stream>
-  net::awaitable<void> ServeHttp(Stream& stream) {
+  net::awaitable<void> Misbehave(Stream& stream, const FakeResponse& r) {
+    if (!r.raw.empty()) {
+      auto [ec, n] = co_await net::async_write(stream, net::buffer(r.raw), kUseTuple);
+      if (ec) co_return;
+    }
+    const std::string piece(64 * 1024, r.stream_fill);
+    char size_line[32];
+    std::uint64_t left = r.stream_bytes;
+    while (left > 0) {
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, piece.size()));
+      if (r.stream_chunked) {
+        int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", n);
+        std::array<net::const_buffer, 3> chunk{
+            net::buffer(size_line, static_cast<std::size_t>(len)), net::buffer(piece.data(), n),
+            net::buffer("\r\n", 2)};
+        auto [ec, w] = co_await net::async_write(stream, chunk, kUseTuple);
+        if (ec) co_return;
+      } else {
+        auto [ec, w] = co_await net::async_write(stream, net::buffer(piece.data(), n), kUseTuple);
+        if (ec) co_return;
+      }
+      left -= n;
+      owner->bytes_streamed_ += n;
+    }
+    if (r.drip.count() > 0) {
+      net::steady_timer timer(io);
+      for (;;) {
+        timer.expires_after(r.drip);
+        co_await timer.async_wait(kUseTuple);
+        auto [ec, w] = co_await net::async_write(stream, net::buffer(&r.stream_fill, 1), kUseTuple);
+        if (ec) co_return;
+      }
+    }
+    if (r.hang) {
+      char sink[4096];
+      for (;;) {
+        auto [ec, n] = co_await stream.async_read_some(net::buffer(sink), kUseTuple);
+        if (ec) co_return;
+      }
+    }
+  }
+
+  // Serves requests on `stream`; sets `reset` when the connection is to end
+  // with a TCP reset.
+  template <class Stream>
+  net::awaitable<void> ServeHttp(Stream& stream, bool& reset) {
     beast::flat_buffer buffer;
     for (;;) {
       http::request<http::string_body> req;
@@ -66,9 +114,11 @@ struct FakeService::Impl {
         net::steady_timer timer(io, response.delay);
         co_await timer.async_wait(kUseTuple);
       }
+      reset = response.reset;
       if (response.close) break;
-      if (!response.raw.empty()) {
-        co_await net::async_write(stream, net::buffer(response.raw), kUseTuple);
+      if (!response.raw.empty() || response.stream_bytes > 0 || response.drip.count() > 0 ||
+          response.hang || response.reset) {
+        co_await Misbehave(stream, response);
         break;
       }
       http::response<http::string_body> res{static_cast<http::status>(response.status),
@@ -84,6 +134,7 @@ struct FakeService::Impl {
   }
 
   net::awaitable<void> Serve(std::shared_ptr<tcp::socket> socket) {
+    bool reset = false;
     if (ssl_ctx) {
       ssl::stream<tcp::socket&> stream(*socket, *ssl_ctx);
       auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, kUseTuple);
@@ -91,13 +142,17 @@ struct FakeService::Impl {
         owner->handshake_failures_++;
       } else {
         owner->handshakes_++;
-        co_await ServeHttp(stream);
+        co_await ServeHttp(stream, reset);
       }
     } else {
-      co_await ServeHttp(*socket);
+      co_await ServeHttp(*socket, reset);
     }
     boost::system::error_code ignored;
-    socket->shutdown(tcp::socket::shutdown_both, ignored);
+    if (reset) {
+      socket->set_option(net::socket_base::linger(true, 0), ignored);
+    } else {
+      socket->shutdown(tcp::socket::shutdown_both, ignored);
+    }
     socket->close(ignored);
     sockets.erase(socket);
   }

@@ -23,6 +23,15 @@ struct FakeRequest {
 /// What the fake service answers. By default a normal HTTP/1.1 response;
 /// `raw` bytes are written verbatim instead (then the connection closes),
 /// `close` drops the connection without answering, `delay` waits first.
+///
+/// Misbehaviour, in this order after `raw` (any of them implies raw mode,
+/// i.e. no normal response is written):
+/// - `stream_bytes` filler bytes, written 64 KiB at a time (never held in
+///   memory whole), optionally each piece framed as an HTTP chunk;
+/// - a `stream_fill` byte every `drip`, until the peer goes away;
+/// - `hang`: say nothing more and wait until the peer closes;
+/// - `reset`: end with a TCP reset (SO_LINGER 0) instead of a FIN; with
+///   `close` and no `raw`, reset without answering.
 struct FakeResponse {
   unsigned status = 200;
   std::string content_type = "application/json";
@@ -35,6 +44,12 @@ struct FakeResponse {
   /// Answer as if keeping the connection alive, then drop it at once
   /// (TCP close, no TLS close_notify): a server whose idle timeout fired.
   bool drop_after = false;
+  std::uint64_t stream_bytes = 0;
+  bool stream_chunked = false;
+  char stream_fill = 'x';
+  std::chrono::milliseconds drip{0};
+  bool hang = false;
+  bool reset = false;
 };
 
 /// Makes a FakeService speak HTTPS.
@@ -74,7 +89,9 @@ class FakeService {
   /// Default handler: answer 200 {"state": state}. Thread-safe.
   void SetState(const std::string& state);
 
+  /// Requests and connections seen so far; filler bytes written so far.
   std::uint64_t requests() const { return requests_.load(); }
+  std::uint64_t bytes_streamed() const { return bytes_streamed_.load(); }
   std::uint64_t connections() const { return connections_.load(); }
   /// TLS handshakes that completed / failed (HTTPS only).
   std::uint64_t handshakes() const { return handshakes_.load(); }
@@ -91,6 +108,7 @@ class FakeService {
   std::atomic<std::uint64_t> handshakes_{0};
   std::atomic<std::uint64_t> handshake_failures_{0};
   std::atomic<std::uint64_t> connections_{0};
+  std::atomic<std::uint64_t> bytes_streamed_{0};
 };
 
 }  // namespace sse::test

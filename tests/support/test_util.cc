@@ -1,7 +1,11 @@
 #include "support/test_util.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -216,7 +220,8 @@ bool WaitFor(const std::function<bool()>& condition,
   return condition();
 }
 
-Process::Process(const std::vector<std::string>& argv, const std::string& log_file)
+Process::Process(const std::vector<std::string>& argv, const std::string& log_file,
+                 const std::map<std::string, std::string>& env)
     : log_file_(log_file) {
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
@@ -234,6 +239,7 @@ Process::Process(const std::vector<std::string>& argv, const std::string& log_fi
     if (close_range(3, ~0U, 0) != 0) {
       for (int fd = 3; fd < 65536; ++fd) close(fd);
     }
+    for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -277,6 +283,119 @@ int Process::Stop(std::chrono::milliseconds grace) {
 std::string Process::log() const {
   std::ifstream in(log_file_);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+RawConnection::RawConnection(std::uint16_t port, int receive_buffer) {
+  fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw std::runtime_error("socket failed");
+  if (receive_buffer > 0) {
+    setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd_);
+    fd_ = -1;
+    throw std::runtime_error("connect to port " + std::to_string(port) + " failed");
+  }
+}
+
+RawConnection::~RawConnection() {
+  if (fd_ >= 0) close(fd_);
+}
+
+bool RawConnection::Send(const std::string& bytes) {
+  std::size_t sent = 0;
+  while (sent < bytes.size()) {
+    ssize_t n = send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+bool RawConnection::ReadSome(std::chrono::milliseconds timeout) {
+  if (closed_) return false;
+  pollfd p{fd_, POLLIN, 0};
+  int ready = poll(&p, 1, static_cast<int>(timeout.count()));
+  if (ready <= 0) return false;
+  char buf[65536];
+  ssize_t n = recv(fd_, buf, sizeof buf, 0);
+  if (n <= 0) {
+    closed_ = true;
+    return false;
+  }
+  received_.append(buf, static_cast<std::size_t>(n));
+  return true;
+}
+
+std::string RawConnection::ReadUntil(const std::string& text, int count,
+                                     std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto seen = [&] {
+    int found = 0;
+    for (std::size_t pos = received_.find(text); pos != std::string::npos;
+         pos = received_.find(text, pos + text.size())) {
+      ++found;
+    }
+    return found >= count;
+  };
+  while (!seen() && !closed_) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    ReadSome(left);
+  }
+  return received_;
+}
+
+bool RawConnection::WaitClosed(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!closed_) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    ReadSome(left);
+  }
+  return closed_;
+}
+
+bool RawConnection::PeerClosed() {
+  while (!closed_ && ReadSome(std::chrono::milliseconds(0))) {
+  }
+  return closed_;
+}
+
+void RawConnection::Reset() {
+  linger l{1, 0};
+  setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  close(fd_);
+  fd_ = -1;
+  closed_ = true;
+}
+
+std::uint64_t ReadRssBytes(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      return std::stoull(line.substr(6)) * 1024;  // "VmRSS:   1234 kB"
+    }
+  }
+  return 0;
+}
+
+int CountOpenFds(pid_t pid) {
+  std::error_code ec;
+  int count = 0;
+  for (auto it = std::filesystem::directory_iterator(
+           "/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++count;
+  }
+  return count;
 }
 
 TempDir::TempDir() {

@@ -80,9 +80,11 @@ bool WaitFor(const std::function<bool()>& condition,
 /// grace period) when destroyed.
 class Process {
  public:
-  /// Starts argv[0] with stdout and stderr appended to `log_file`. Throws
-  /// std::runtime_error if it cannot be started.
-  Process(const std::vector<std::string>& argv, const std::string& log_file);
+  /// Starts argv[0] with stdout and stderr appended to `log_file`, with
+  /// `env` added to the environment. Throws std::runtime_error if it cannot
+  /// be started.
+  Process(const std::vector<std::string>& argv, const std::string& log_file,
+          const std::map<std::string, std::string>& env = {});
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
@@ -104,6 +106,47 @@ class Process {
   int exit_code_ = 0;
   std::string log_file_;
 };
+
+/// A blocking TCP connection to 127.0.0.1:port for tests that speak (broken)
+/// HTTP by hand. Every read is bounded by a timeout. Closed when destroyed.
+class RawConnection {
+ public:
+  /// Connects at once; a `receive_buffer` > 0 shrinks SO_RCVBUF first (a
+  /// client that reads slowly). Throws std::runtime_error if it cannot.
+  explicit RawConnection(std::uint16_t port, int receive_buffer = 0);
+  ~RawConnection();
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  /// Writes all of `bytes`; false if the peer is gone.
+  bool Send(const std::string& bytes);
+  /// Reads until `text` has been seen `count` times in what arrived, the
+  /// peer closes, or `timeout` passes. Returns everything read so far.
+  std::string ReadUntil(const std::string& text, int count,
+                        std::chrono::milliseconds timeout);
+  /// Reads (and keeps) until the peer closes or `timeout` passes. True if
+  /// the peer closed (EOF or reset).
+  bool WaitClosed(std::chrono::milliseconds timeout);
+  /// True if the peer has closed the connection (does not block).
+  bool PeerClosed();
+  /// Everything read so far.
+  const std::string& received() const { return received_; }
+  /// Closes with a TCP reset (SO_LINGER 0) instead of an orderly close.
+  void Reset();
+
+ private:
+  // One read with a timeout; false on EOF, reset or timeout (`closed` says
+  // which).
+  bool ReadSome(std::chrono::milliseconds timeout);
+  int fd_ = -1;
+  bool closed_ = false;
+  std::string received_;
+};
+
+/// VmRSS of a process in bytes (from /proc/<pid>/status); 0 if unknown.
+std::uint64_t ReadRssBytes(pid_t pid);
+/// Number of open file descriptors of a process (from /proc/<pid>/fd).
+int CountOpenFds(pid_t pid);
 
 /// A fresh directory under the system temp dir, removed when destroyed.
 class TempDir {

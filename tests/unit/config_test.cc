@@ -1,5 +1,7 @@
 #include "sse/config.h"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -157,4 +159,27 @@ TEST_CASE("SamePolling ignores only the line", "[config]") {
   REQUIRE(a.services[0].SamePolling(b.services[0]));
   sse::Config c = sse::ParseConfig("services:\n  - name: a\n    url: http://h/x\n", "m", ".");
   REQUIRE_FALSE(a.services[0].SamePolling(c.services[0]));
+}
+
+TEST_CASE("secret files larger than 64 KiB are refused", "[config]") {
+  const fs::path dir = fs::temp_directory_path() / ("sse-config-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "big") << std::string(64 * 1024 + 1, 't');
+  std::ofstream(dir / "fits") << std::string(64 * 1024, 't') << "\n";
+  const std::string yaml =
+      "services:\n  - name: a\n    url: http://127.0.0.1:1/\n    bearer_token_file: ";
+  REQUIRE_THROWS_WITH(sse::ParseConfig(yaml + "big\n", "mem.yaml", dir),
+                      Catch::Contains("mem.yaml:4: services[0].bearer_token_file: file") &&
+                          Catch::Contains("is larger than 64 KiB"));
+  auto config = sse::ParseConfig(yaml + "fits\n", "mem.yaml", dir);
+  REQUIRE(config.services[0].bearer_token.Reveal().size() == 64 * 1024);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("RedactUrl hides user information, even in malformed URLs", "[config]") {
+  REQUIRE(sse::RedactUrl("http://user:pw@host:80/p?q@x") == "http://xxxxx@host:80/p?q@x");
+  REQUIRE(sse::RedactUrl("https://tok3n@host/") == "https://xxxxx@host/");
+  REQUIRE(sse::RedactUrl("http://a:b@c@host") == "http://xxxxx@host");
+  REQUIRE(sse::RedactUrl("http://host/path@x") == "http://host/path@x");
+  REQUIRE(sse::RedactUrl("not a url") == "not a url");
 }

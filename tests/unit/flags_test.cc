@@ -45,3 +45,23 @@ TEST_CASE("help lists every flag", "[flags]") {
     REQUIRE(help.find(flag) != std::string::npos);
   }
 }
+
+TEST_CASE("web server limits are flags", "[flags]") {
+  auto defaults = sse::ParseFlags({});
+  REQUIRE(defaults.web_read_timeout == std::chrono::seconds(30));
+  REQUIRE(defaults.web_write_timeout == std::chrono::seconds(60));
+  REQUIRE(defaults.web_max_connections == 512);
+  auto f = sse::ParseFlags({"--web.read-timeout=1s", "--web.write-timeout", "1m30s",
+                            "--web.max-connections=8"});
+  REQUIRE(f.web_read_timeout == std::chrono::seconds(1));
+  REQUIRE(f.web_write_timeout == std::chrono::seconds(90));
+  REQUIRE(f.web_max_connections == 8);
+  REQUIRE_THROWS_WITH(sse::ParseFlags({"--web.read-timeout=0s"}), Catch::Contains("--web.read-timeout"));
+  REQUIRE_THROWS_WITH(sse::ParseFlags({"--web.write-timeout=soon"}), Catch::Contains("--web.write-timeout"));
+  REQUIRE_THROWS_WITH(sse::ParseFlags({"--web.max-connections=0"}), Catch::Contains("--web.max-connections"));
+  REQUIRE_THROWS_WITH(sse::ParseFlags({"--web.max-connections=-1"}), Catch::Contains("positive integer"));
+  std::string help = sse::HelpText();
+  for (const char* flag : {"--web.read-timeout", "--web.write-timeout", "--web.max-connections"}) {
+    REQUIRE(help.find(flag) != std::string::npos);
+  }
+}

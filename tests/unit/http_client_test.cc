@@ -3,6 +3,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
+#include <atomic>
+#include <thread>
 
 #include "support/fake_service.h"
 #include "support/test_util.h"
@@ -204,4 +206,115 @@ TEST_CASE("auth and custom headers are sent", "[http_client]") {
     // base64("probe:pw")
     REQUIRE(fake.last_request().headers.at("authorization") == "Basic cHJvYmU6cHc=");
   }
+}
+
+TEST_CASE("credentials are not sent where a redirect to another origin points",
+          "[http_client]") {
+  FakeService other;  // another port: another origin
+  FakeService origin;
+  origin.SetHandler([&other](const FakeRequest& req) {
+    FakeResponse r;
+    if (req.target == "/away") {
+      r.status = 307;
+      r.headers["Location"] = other.Url("/landing");
+    } else if (req.target == "/here") {
+      r.status = 302;
+      r.headers["Location"] = "/landed";
+    } else {
+      r.body = R"({"state":"running"})";
+    }
+    return r;
+  });
+  sse::HttpClientOptions options;
+  options.follow_redirects = true;
+  options.headers = {{"Authorization", "Bearer s3cret"}, {"X-Probe", "yes"}};
+  {
+    ClientRig rig(origin.Url("/away"), options);
+    auto r = rig.Get();
+    REQUIRE(r.outcome == sse::Outcome::kOk);
+    REQUIRE(r.status == 200);
+    REQUIRE(origin.last_request().headers.at("authorization") == "Bearer s3cret");
+    auto landed = other.last_request();
+    REQUIRE(landed.target == "/landing");
+    REQUIRE(landed.headers.count("authorization") == 0);
+    REQUIRE(landed.headers.at("x-probe") == "yes");
+  }
+  {
+    // Same origin: the credentials follow.
+    ClientRig rig(origin.Url("/here"), options);
+    REQUIRE(rig.Get().status == 200);
+    REQUIRE(origin.last_request().target == "/landed");
+    REQUIRE(origin.last_request().headers.at("authorization") == "Bearer s3cret");
+  }
+}
+
+TEST_CASE("a response cut off by the server is connect_error", "[http_client]") {
+  FakeService fake;
+  fake.SetHandler([](const FakeRequest&) {
+    FakeResponse r;
+    r.raw = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"state\":";
+    return r;
+  });
+  ClientRig rig(fake.Url());
+  auto r = rig.Get();
+  CAPTURE(r.error);
+  REQUIRE(r.outcome == sse::Outcome::kConnectError);
+  REQUIRE(r.error.find("partial message") != std::string::npos);
+}
+
+TEST_CASE("a reset in the middle of the body is connect_error", "[http_client]") {
+  FakeService fake;
+  fake.SetHandler([](const FakeRequest&) {
+    FakeResponse r;
+    r.raw = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"state\":";
+    r.reset = true;
+    return r;
+  });
+  ClientRig rig(fake.Url());
+  auto r = rig.Get();
+  CAPTURE(r.error);
+  REQUIRE(r.outcome == sse::Outcome::kConnectError);
+}
+
+TEST_CASE("a streamed 64 MiB body stops at the limit", "[http_client]") {
+  FakeService fake;
+  fake.SetHandler([](const FakeRequest&) {
+    FakeResponse r;
+    r.raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    r.stream_bytes = 64ull << 20;
+    r.stream_chunked = true;
+    return r;
+  });
+  sse::HttpClientOptions options;
+  options.max_body_bytes = 1 << 20;
+  ClientRig rig(fake.Url(), options);
+  auto r = rig.Get();
+  REQUIRE(r.outcome == sse::Outcome::kTooLarge);
+  // The client stopped reading: the fake could not write all 64 MiB.
+  REQUIRE(sse::test::WaitFor([&] { return fake.connections() == 1; }, 1s));
+  std::this_thread::sleep_for(200ms);
+  REQUIRE(fake.bytes_streamed() < (32ull << 20));
+}
+
+TEST_CASE("100 Continue and 103 Early Hints before the response are skipped",
+          "[http_client]") {
+  FakeService fake;
+  std::atomic<int> n{0};
+  fake.SetHandler([&n](const FakeRequest&) {
+    FakeResponse r;
+    // 100 Continue and 103 Early Hints, then the response; the connection
+    // stays open.
+    const std::string state = ++n % 2 ? "running" : "stopped";
+    const std::string body = "{\"state\":\"" + state + "\"}";
+    r.raw = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+            "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+            "\r\n\r\n" + body;
+    r.hang = true;
+    return r;
+  });
+  ClientRig rig(fake.Url());
+  auto first = rig.Get();
+  REQUIRE(first.outcome == sse::Outcome::kOk);
+  REQUIRE(first.status == 200);
+  REQUIRE(first.body == R"({"state":"running"})");
 }

@@ -151,3 +151,24 @@ TEST_CASE("CheckStateString accepts UTF-8 and refuses control characters", "[sou
   REQUIRE_FALSE(sse::CheckStateString(std::string(129, 'a')).empty());
   REQUIRE(sse::CheckStateString(std::string(128, 'a')).empty());
 }
+
+TEST_CASE("CheckStateString wants strict UTF-8 (found by fuzz_json_state)", "[source]") {
+  // Four-byte characters up to U+10FFFF are fine.
+  REQUIRE(sse::CheckStateString("\xf0\x9f\x9a\x80 launched").empty());
+  REQUIRE(sse::CheckStateString("\xf4\x8f\xbf\xbf").empty());
+  struct Case {
+    const char* what;
+    const char* bytes;
+  };
+  auto c = GENERATE(Case{"past U+10FFFF (fuzz reproducer)", "\xf4\xa3\xbf\xa7"},
+                    Case{"past U+10FFFF", "\xf4\x90\x80\x80"},
+                    Case{"overlong NUL", "\xc0\x80"},
+                    Case{"overlong slash", "\xe0\x80\xaf"},
+                    Case{"overlong 4-byte", "\xf0\x80\x80\xaf"},
+                    Case{"surrogate", "\xed\xa0\x80"},
+                    Case{"lead byte F5", "\xf5\x80\x80\x80"},
+                    Case{"lone continuation", "a\x80"},
+                    Case{"short sequence", "\xf0\x9f\x9a"});
+  CAPTURE(c.what);
+  REQUIRE(sse::CheckStateString(c.bytes) == "state is not valid UTF-8");
+}
