@@ -1,4 +1,7 @@
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <iterator>
+#include <regex>
 #include <nlohmann/json.hpp>
 
 #include "exporter_rig.h"
@@ -121,5 +124,123 @@ TEST_CASE("a real Prometheus scrapes over TLS with basic auth", "[prometheus][we
   REQUIRE(found);
   REQUIRE(targets["data"]["activeTargets"][0]["health"] == "up");
   REQUIRE(targets["data"]["activeTargets"][0]["scrapeUrl"].get<std::string>().rfind("https://", 0) == 0);
+  REQUIRE(prom.Stop() == 0);
+}
+
+namespace {
+
+// A query through Prometheus' HTTP API; null on any failure.
+nlohmann::json PromApi(std::uint16_t port, const std::string& target) {
+  auto reply = sse::test::HttpGet(port, target);
+  if (reply.status != 200) return nullptr;
+  auto doc = nlohmann::json::parse(reply.body, nullptr, false);
+  if (doc.is_discarded() || doc["status"] != "success") return nullptr;
+  return doc["data"];
+}
+
+// State ("pending", "firing") of `alert` for service `name`, or "".
+std::string AlertState(std::uint16_t port, const std::string& alert, const std::string& name) {
+  auto data = PromApi(port, "/api/v1/alerts");
+  if (data.is_null()) return "";
+  for (const auto& a : data["alerts"]) {
+    if (a["labels"]["alertname"] == alert && a["labels"]["service_name"] == name) {
+      return a["state"].get<std::string>();
+    }
+  }
+  return "";
+}
+
+std::optional<double> InstantValue(std::uint16_t port, const std::string& encoded_query) {
+  auto data = PromApi(port, "/api/v1/query?query=" + encoded_query);
+  if (data.is_null() || data["result"].size() != 1) return std::nullopt;
+  return std::stod(data["result"][0]["value"][1].get<std::string>());
+}
+
+}  // namespace
+
+// Issue 5, point 4: the shipped alert rules (deploy/prometheus/rules.yml,
+// `for:` shortened to 5s) in a real Prometheus that scrapes the exporter,
+// which polls a fake service the test takes down.
+TEST_CASE("end to end: the shipped rules page for a service that goes down", "[prometheus][alerts]") {
+  std::string prometheus = sse::test::FindProgram("prometheus");
+  REQUIRE_FALSE(prometheus.empty());
+  sse::test::FakeService fake;
+  fake.SetState("connected");
+  sse::test::ExporterRig rig(
+      "global:\n  poll_interval: 200ms\n  poll_timeout: 200ms\n"
+      "services:\n  - name: fake\n    type: MCPServer\n    url: " + fake.Url("/status") +
+      "\n    source: json\n");
+
+  std::ifstream in(SSE_SOURCE_DIR "/deploy/prometheus/rules.yml");
+  REQUIRE(in);
+  std::string rules((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::regex for_clause(R"(for: [0-9]+[smh])");
+  REQUIRE(std::regex_search(rules, for_clause));
+  rules = std::regex_replace(rules, for_clause, "for: 5s");
+
+  sse::test::TempDir dir;
+  const std::string rules_file = dir.Write("rules.yml", rules);
+  const std::uint16_t prom_port = sse::test::FreePort();
+  std::string config = dir.Write(
+      "prometheus.yml",
+      "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+      "rule_files: ['" + rules_file + "']\n"
+      "scrape_configs:\n  - job_name: sse\n    static_configs:\n"
+      "      - targets: ['127.0.0.1:" + std::to_string(rig.port()) + "']\n");
+  sse::test::Process prom({prometheus, "--config.file=" + config,
+                           "--storage.tsdb.path=" + (dir.path() / "data").string(),
+                           "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
+                          (dir.path() / "prometheus.log").string());
+  CAPTURE(prom.log());
+
+  // Up, and the rules loaded and evaluated without the alert.
+  REQUIRE(sse::test::WaitFor(
+      [&] {
+        return InstantValue(prom_port, "muster_service_up%7Bservice_name%3D%22fake%22%7D") == 1.0;
+      },
+      45s));
+  auto groups = PromApi(prom_port, "/api/v1/rules");
+  REQUIRE(groups.dump().find("MusterServiceDown") != std::string::npos);
+  REQUIRE(AlertState(prom_port, "MusterServiceDown", "fake").empty());
+
+  // Down: pending first (the `for:` clause), then firing.
+  fake.SetState("failed");
+  std::vector<std::string> seen;
+  REQUIRE(sse::test::WaitFor(
+      [&] {
+        std::string state = AlertState(prom_port, "MusterServiceDown", "fake");
+        if (!state.empty() && (seen.empty() || seen.back() != state)) seen.push_back(state);
+        return state == "firing";
+      },
+      45s));
+  REQUIRE(seen == std::vector<std::string>{"pending", "firing"});
+
+  // increase() over the transition counter shows the one flip, and only it.
+  const std::string flip =
+      "increase(muster_service_state_transitions_total%7Bservice_name%3D%22fake%22%2C"
+      "from_state%3D%22connected%22%2Cto_state%3D%22failed%22%7D%5B1m%5D)";
+  const std::string back =
+      "increase(muster_service_state_transitions_total%7Bservice_name%3D%22fake%22%2C"
+      "from_state%3D%22failed%22%2Cto_state%3D%22connected%22%7D%5B1m%5D)";
+  std::optional<double> flips;
+  REQUIRE(sse::test::WaitFor(
+      [&] {
+        flips = InstantValue(prom_port, flip);
+        return flips && *flips >= 0.9;
+      },
+      20s));
+  CAPTURE(*flips);
+  REQUIRE(*flips < 2.0);  // extrapolation stretches 1 a little, never to 2
+  REQUIRE(InstantValue(prom_port, back) == 0.0);
+  // The exporter's own counter agrees exactly.
+  REQUIRE(rig.Value("muster_service_state_transitions_total",
+                    {{"service_name", "fake"}, {"from_state", "connected"},
+                     {"to_state", "failed"}}) == 1.0);
+
+  // Stopped on purpose does not page: the alert resolves.
+  fake.SetState("stopped");
+  REQUIRE(sse::test::WaitFor(
+      [&] { return AlertState(prom_port, "MusterServiceDown", "fake").empty(); }, 30s));
+  REQUIRE(InstantValue(prom_port, "muster_service_up%7Bservice_name%3D%22fake%22%7D") == 0.0);
   REQUIRE(prom.Stop() == 0);
 }

@@ -45,3 +45,18 @@ TEST_CASE("targets become services from the template", "[discovery]") {
   REQUIRE(services[2].url.text == "https://127.0.0.1:9001/h");
   REQUIRE(problems.size() == 2);  // duplicate 127.0.0.1:9000, bad host
 }
+
+// Regression (fuzz_service_list): the YAML reader iterated over a node held
+// by a temporary of yaml-cpp's iterator; under ASan every YAML file with
+// labels failed.
+TEST_CASE("YAML target groups with labels and non-string keys", "[discovery]") {
+  auto groups = sse::ParseTargetGroups(
+      "- targets: [\"a:1\", \"b:2\"]\n  labels:\n    __scheme__: https\n    service_type: T\n",
+      true);
+  REQUIRE(groups.size() == 1);
+  REQUIRE(groups[0].targets == std::vector<std::string>{"a:1", "b:2"});
+  REQUIRE(groups[0].labels.at("__scheme__") == "https");
+  REQUIRE(groups[0].labels.at("service_type") == "T");
+  REQUIRE_THROWS_AS(sse::ParseTargetGroups("- {[1]: x}\n", true), std::invalid_argument);
+  REQUIRE_THROWS_AS(sse::ParseTargetGroups("- labels: {[1]: x}\n", true), std::invalid_argument);
+}
