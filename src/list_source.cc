@@ -33,18 +33,21 @@ std::optional<ServiceList> ServiceListFromJson(const nlohmann::json& doc,
       }
       auto name_it = item.find(list.name_field);
       if (name_it == item.end() || !name_it->is_string()) {
-        out.problems.push_back(where + " has no string \"" + list.name_field + "\"");
+        out.problems.push_back(where + " has no string \"" + list.name_field +
+                               "\"");
         continue;
       }
       ListItem entry;
       entry.name = name_it->get<std::string>();
       if (std::string problem = CheckStateString(entry.name, kMaxNameLength);
           !problem.empty()) {
-        out.problems.push_back(where + ": name unusable (" + problem.substr(6) + ")");
+        out.problems.push_back(where + ": name unusable (" + problem.substr(6) +
+                               ")");
         continue;
       }
       if (!seen.insert(entry.name).second) {
-        out.problems.push_back(where + ": duplicate name \"" + entry.name + "\" skipped");
+        out.problems.push_back(where + ": duplicate name \"" + entry.name +
+                               "\" skipped");
         continue;
       }
       entry.type = list.default_type;
@@ -56,12 +59,14 @@ std::optional<ServiceList> ServiceListFromJson(const nlohmann::json& doc,
       entry.state = kStateUnknown;
       auto state_it = item.find(list.state_field);
       if (state_it != item.end() && state_it->is_string()) {
-        std::string state = NormalizeState(state_it->get<std::string>(),
-                                           list.poll.state_map, list.poll.keep_case);
+        std::string state =
+            NormalizeState(state_it->get<std::string>(), list.poll.state_map,
+                           list.poll.keep_case);
         if (CheckStateString(state).empty()) {
           entry.state = std::move(state);
         } else {
-          out.problems.push_back(where + " (" + entry.name + "): unusable state");
+          out.problems.push_back(where + " (" + entry.name +
+                                 "): unusable state");
         }
       } else {
         out.problems.push_back(where + " (" + entry.name + "): no string \"" +

@@ -1,7 +1,6 @@
-#include "sse/mcp.h"
-
 #include <sstream>
 
+#include "sse/mcp.h"
 #include "sse/source.h"
 
 // The pure part of the MCP source: finding the JSON-RPC response in an HTTP
@@ -30,8 +29,8 @@ std::optional<nlohmann::json> FindInMessage(const nlohmann::json& doc, int id) {
 
 }  // namespace
 
-std::optional<nlohmann::json> FindJsonRpcResponse(const HttpResult& http, int id,
-                                                  std::string& error) {
+std::optional<nlohmann::json> FindJsonRpcResponse(const HttpResult& http,
+                                                  int id, std::string& error) {
   const std::string type = http.Header("content-type");
   if (type.find("text/event-stream") != std::string::npos) {
     std::istringstream in(http.body);
@@ -56,7 +55,8 @@ std::optional<nlohmann::json> FindJsonRpcResponse(const HttpResult& http, int id
       }
     }
     if (auto found = flush()) return found;
-    error = "no JSON-RPC response with id " + std::to_string(id) + " in the event stream";
+    error = "no JSON-RPC response with id " + std::to_string(id) +
+            " in the event stream";
     return std::nullopt;
   }
   auto doc = ParseUntrustedJson(http.body, error);
@@ -75,30 +75,33 @@ std::optional<nlohmann::json> ToolResultDocument(const nlohmann::json& result,
     error = "tools/call result is not an object";
     return std::nullopt;
   }
-  const nlohmann::json* content = result.contains("content") && result["content"].is_array()
-                                      ? &result["content"]
-                                      : nullptr;
+  const nlohmann::json* content =
+      result.contains("content") && result["content"].is_array()
+          ? &result["content"]
+          : nullptr;
   auto first_text = [&]() -> std::string {
     if (content == nullptr) return "";
     for (const auto& c : *content) {
       if (!c.is_object()) continue;
       auto type = c.find("type");
       auto text = c.find("text");
-      if (type != c.end() && type->is_string() && *type == "text" && text != c.end() &&
-          text->is_string()) {
+      if (type != c.end() && type->is_string() && *type == "text" &&
+          text != c.end() && text->is_string()) {
         return text->get<std::string>();
       }
     }
     return "";
   };
-  if (auto is_error = result.find("isError");
-      is_error != result.end() && is_error->is_boolean() && is_error->get<bool>()) {
+  if (auto is_error = result.find("isError"); is_error != result.end() &&
+                                              is_error->is_boolean() &&
+                                              is_error->get<bool>()) {
     std::string text = first_text();
     if (text.size() > 200) text = text.substr(0, 200) + "...";
     error = "tool reported an error: " + text;
     return std::nullopt;
   }
-  if (result.contains("structuredContent") && result["structuredContent"].is_object()) {
+  if (result.contains("structuredContent") &&
+      result["structuredContent"].is_object()) {
     return result["structuredContent"];
   }
   std::string text = first_text();

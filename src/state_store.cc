@@ -17,7 +17,8 @@ std::string SerializeState(const PersistedState& state, double saved_at) {
   for (const auto& [name, s] : state) {
     nlohmann::ordered_json transitions = nlohmann::ordered_json::array();
     for (const auto& [pair, count] : s.transitions) {
-      transitions.push_back({{"from", pair.first}, {"to", pair.second}, {"count", count}});
+      transitions.push_back(
+          {{"from", pair.first}, {"to", pair.second}, {"count", count}});
     }
     services[name] = {{"type", s.type},
                       {"state", s.state},
@@ -28,18 +29,21 @@ std::string SerializeState(const PersistedState& state, double saved_at) {
   doc["format"] = kStateFormat;
   doc["saved_at"] = saved_at;
   doc["services"] = std::move(services);
-  return doc.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return doc.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "\n";
 }
 
 PersistedState ParseState(std::string_view text) {
   nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
   if (doc.is_discarded()) throw std::invalid_argument("not valid JSON");
   if (!doc.is_object() || doc.value("format", "") != kStateFormat) {
-    throw std::invalid_argument(std::string("not a state file of this exporter (no \"format\": \"") +
-                                kStateFormat + "\")");
+    throw std::invalid_argument(
+        std::string("not a state file of this exporter (no \"format\": \"") +
+        kStateFormat + "\")");
   }
   const auto& services = doc["services"];
-  if (!services.is_object()) throw std::invalid_argument("\"services\" is not an object");
+  if (!services.is_object())
+    throw std::invalid_argument("\"services\" is not an object");
   PersistedState out;
   try {
     for (const auto& [name, s] : services.items()) {
@@ -50,13 +54,16 @@ PersistedState ParseState(std::string_view text) {
       for (const auto& t : s.at("transitions")) {
         double count = t.at("count").get<double>();
         if (!(count >= 0)) throw std::invalid_argument("negative count");
-        p.transitions[{t.at("from").get<std::string>(), t.at("to").get<std::string>()}] = count;
+        p.transitions[{t.at("from").get<std::string>(),
+                       t.at("to").get<std::string>()}] = count;
       }
-      if (p.type.empty() || p.state.empty()) throw std::invalid_argument("empty type or state");
+      if (p.type.empty() || p.state.empty())
+        throw std::invalid_argument("empty type or state");
       out.emplace(name, std::move(p));
     }
   } catch (const nlohmann::json::exception& e) {
-    throw std::invalid_argument(std::string("malformed service entry: ") + e.what());
+    throw std::invalid_argument(std::string("malformed service entry: ") +
+                                e.what());
   }
   return out;
 }
@@ -65,9 +72,11 @@ void WriteFileAtomic(const std::string& path, std::string_view content) {
   std::filesystem::path target(path);
   std::filesystem::path dir = target.parent_path();
   if (dir.empty()) dir = ".";
-  std::string tmp = (dir / ("." + target.filename().string() + ".tmp")).string();
+  std::string tmp =
+      (dir / ("." + target.filename().string() + ".tmp")).string();
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::runtime_error("open " + tmp + ": " + std::strerror(errno));
+  if (fd < 0)
+    throw std::runtime_error("open " + tmp + ": " + std::strerror(errno));
   std::size_t written = 0;
   while (written < content.size()) {
     ssize_t n = ::write(fd, content.data() + written, content.size() - written);
@@ -103,7 +112,8 @@ PersistedState LoadStateFile(const std::string& path, std::string& error) {
     if (std::filesystem::exists(path)) error = "cannot read " + path;
     return {};
   }
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
   try {
     return ParseState(text);
   } catch (const std::invalid_argument& e) {

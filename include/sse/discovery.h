@@ -25,11 +25,10 @@ std::vector<TargetGroup> ParseTargetGroups(std::string_view text, bool yaml);
 /// the template's type; URL from __scheme__ (or `scheme`) + target +
 /// __path__ / __metrics_path__ (or `path`). Targets whose URL does not
 /// parse are skipped and reported in `problems`. Duplicates keep the first.
-std::vector<ServiceConfig> ServicesFromTargets(const std::vector<TargetGroup>& groups,
-                                               const ServiceConfig& tmpl,
-                                               const std::string& scheme,
-                                               const std::string& path,
-                                               std::vector<std::string>& problems);
+std::vector<ServiceConfig> ServicesFromTargets(
+    const std::vector<TargetGroup>& groups, const ServiceConfig& tmpl,
+    const std::string& scheme, const std::string& path,
+    std::vector<std::string>& problems);
 
 /// Expands one glob pattern to the existing files, sorted.
 std::vector<std::string> ExpandGlob(const std::string& pattern);

@@ -18,8 +18,8 @@ inline constexpr const char* kMcpProtocolVersion = "2025-03-26";
 /// which is either application/json (one message or a batch) or
 /// text/event-stream (SSE `data:` lines). Returns nullopt and sets `error`
 /// if there is none. Never throws.
-std::optional<nlohmann::json> FindJsonRpcResponse(const HttpResult& http, int id,
-                                                  std::string& error);
+std::optional<nlohmann::json> FindJsonRpcResponse(const HttpResult& http,
+                                                  int id, std::string& error);
 
 /// The list document in a tools/call result: `structuredContent`, or else
 /// the first text content parsed as JSON. Returns nullopt and sets `error`

@@ -30,21 +30,27 @@ bool UsableLabel(std::string_view s, std::size_t max) {
 
 // What the exporter relies on from a parsed list: usable, unique names,
 // usable types and states, and a reason for every failure.
-void CheckList(const std::optional<sse::ServiceList>& list, const std::string& error) {
+void CheckList(const std::optional<sse::ServiceList>& list,
+               const std::string& error) {
   if (!list) {
     if (error.empty()) sse::fuzz::Fail("list refused without a reason");
     return;
   }
   std::set<std::string> names;
   for (const auto& item : list->items) {
-    if (!UsableLabel(item.name, sse::kMaxNameLength)) sse::fuzz::Fail("unusable service name");
-    if (!names.insert(item.name).second) sse::fuzz::Fail("duplicate service name");
-    if (!UsableLabel(item.type, sse::kMaxNameLength)) sse::fuzz::Fail("unusable service type");
-    if (!UsableLabel(item.state, sse::kMaxStateLength)) sse::fuzz::Fail("unusable state");
+    if (!UsableLabel(item.name, sse::kMaxNameLength))
+      sse::fuzz::Fail("unusable service name");
+    if (!names.insert(item.name).second)
+      sse::fuzz::Fail("duplicate service name");
+    if (!UsableLabel(item.type, sse::kMaxNameLength))
+      sse::fuzz::Fail("unusable service type");
+    if (!UsableLabel(item.state, sse::kMaxStateLength))
+      sse::fuzz::Fail("unusable state");
   }
 }
 
-void FuzzMcp(std::string_view body, const char* content_type, const sse::ListConfig& list) {
+void FuzzMcp(std::string_view body, const char* content_type,
+             const sse::ListConfig& list) {
   sse::HttpResult http;
   http.status = 200;
   http.headers.emplace_back("content-type", content_type);
@@ -71,25 +77,32 @@ void FuzzTargets(std::string_view text, bool yaml) {
   try {
     groups = sse::ParseTargetGroups(text, yaml);
   } catch (const std::invalid_argument& e) {
-    if (std::string_view(e.what()).empty()) sse::fuzz::Fail("targets refused without a reason");
+    if (std::string_view(e.what()).empty())
+      sse::fuzz::Fail("targets refused without a reason");
     return;
   }
   sse::ServiceConfig tmpl;
   tmpl.type = "Discovered";
   std::vector<std::string> problems;
-  auto services = sse::ServicesFromTargets(groups, tmpl, "http", "/health", problems);
+  auto services =
+      sse::ServicesFromTargets(groups, tmpl, "http", "/health", problems);
   std::set<std::string> names;
   for (const auto& s : services) {
-    if (!UsableLabel(s.name, sse::kMaxNameLength)) sse::fuzz::Fail("unusable discovered name");
-    if (!UsableLabel(s.type, sse::kMaxNameLength)) sse::fuzz::Fail("unusable discovered type");
-    if (!names.insert(s.name).second) sse::fuzz::Fail("duplicate discovered name");
-    if (s.url.host.empty()) sse::fuzz::Fail("discovered service without a host");
+    if (!UsableLabel(s.name, sse::kMaxNameLength))
+      sse::fuzz::Fail("unusable discovered name");
+    if (!UsableLabel(s.type, sse::kMaxNameLength))
+      sse::fuzz::Fail("unusable discovered type");
+    if (!names.insert(s.name).second)
+      sse::fuzz::Fail("duplicate discovered name");
+    if (s.url.host.empty())
+      sse::fuzz::Fail("discovered service without a host");
   }
 }
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
+                                      std::size_t size) {
   if (size == 0) return 0;
   const std::string_view doc(reinterpret_cast<const char*>(data) + 1, size - 1);
   sse::ListConfig list;  // the aggregator's field names, the defaults

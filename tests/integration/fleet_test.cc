@@ -27,8 +27,8 @@ Labels Svc(const std::string& name, const std::string& type) {
   return {{"service_name", name}, {"service_type", type}};
 }
 
-Labels Pair(const std::string& name, const std::string& type, const std::string& from,
-            const std::string& to) {
+Labels Pair(const std::string& name, const std::string& type,
+            const std::string& from, const std::string& to) {
   Labels l = Svc(name, type);
   l["from_state"] = from;
   l["to_state"] = to;
@@ -64,7 +64,8 @@ struct FakeList {
 std::set<std::string> ServiceNames(std::uint16_t port) {
   auto doc = json::parse(sse::test::HttpGet(port, "/api/v1/services").body);
   std::set<std::string> names;
-  for (const auto& s : doc["services"]) names.insert(s["name"].get<std::string>());
+  for (const auto& s : doc["services"])
+    names.insert(s["name"].get<std::string>());
   return names;
 }
 
@@ -72,18 +73,22 @@ const char* kFast = "global:\n  poll_interval: 100ms\n  poll_timeout: 100ms\n";
 
 }  // namespace
 
-TEST_CASE("json_list: services appear, flip, and vanish after absent_after polls", "[fleet]") {
+TEST_CASE(
+    "json_list: services appear, flip, and vanish after absent_after polls",
+    "[fleet]") {
   FakeList list;
-  list.Set(json::array({{{"name", "k8s"}, {"service_type", "MCPServer"}, {"state", "running"}},
-                        {{"name", "gh"}, {"state", "starting"}}}));
-  ExporterRig rig(std::string(kFast) +
-                  "lists:\n  - name: muster\n    url: " + list.fake.Url("/services") +
+  list.Set(json::array(
+      {{{"name", "k8s"}, {"service_type", "MCPServer"}, {"state", "running"}},
+       {{"name", "gh"}, {"state", "starting"}}}));
+  ExporterRig rig(std::string(kFast) + "lists:\n  - name: muster\n    url: " +
+                  list.fake.Url("/services") +
                   "\n    default_type: Aggregated\n    absent_after: 3\n");
   REQUIRE(rig.WaitValue("muster_service_up", Svc("k8s", "MCPServer"), 1));
   REQUIRE(rig.WaitValue("muster_service_up", Svc("gh", "Aggregated"), 0));
 
-  list.Set(json::array({{{"name", "k8s"}, {"service_type", "MCPServer"}, {"state", "failed"}},
-                        {{"name", "gh"}, {"state", "connected"}}}));
+  list.Set(json::array(
+      {{{"name", "k8s"}, {"service_type", "MCPServer"}, {"state", "failed"}},
+       {{"name", "gh"}, {"state", "connected"}}}));
   REQUIRE(rig.WaitValue("muster_service_state_transitions_total",
                         Pair("k8s", "MCPServer", "running", "failed"), 1));
   REQUIRE(rig.WaitValue("muster_service_state_transitions_total",
@@ -101,32 +106,48 @@ TEST_CASE("json_list: services appear, flip, and vanish after absent_after polls
   list.SetStatus(200);
 
   // gh disappears: after 3 successful polls without it, its series go.
-  list.Set(json::array({{{"name", "k8s"}, {"service_type", "MCPServer"}, {"state", "failed"}}}));
+  list.Set(json::array(
+      {{{"name", "k8s"}, {"service_type", "MCPServer"}, {"state", "failed"}}}));
   REQUIRE(sse::test::WaitFor(
-      [&] { return !rig.Value("muster_service_up", Svc("gh", "Aggregated")).has_value(); }, 5s));
+      [&] {
+        return !rig.Value("muster_service_up", Svc("gh", "Aggregated"))
+                    .has_value();
+      },
+      5s));
   auto samples = rig.Scrape();
-  REQUIRE(sse::test::FindSamples(samples, "muster_service_state", {{"service_name", "gh"}}).empty());
-  REQUIRE(sse::test::FindSamples(samples, "muster_service_state_transitions_total",
+  REQUIRE(sse::test::FindSamples(samples, "muster_service_state",
                                  {{"service_name", "gh"}})
               .empty());
-  REQUIRE(sse::test::FindSample(samples, "muster_service_up", Svc("k8s", "MCPServer")) == 0.0);
+  REQUIRE(sse::test::FindSamples(samples,
+                                 "muster_service_state_transitions_total",
+                                 {{"service_name", "gh"}})
+              .empty());
+  REQUIRE(sse::test::FindSample(samples, "muster_service_up",
+                                Svc("k8s", "MCPServer")) == 0.0);
 }
 
 TEST_CASE("a list cannot take the name of a configured service", "[fleet]") {
   FakeList list;
-  list.Set(json::array({{{"name", "dup"}, {"service_type", "FromList"}, {"state", "failed"}},
-                        {{"name", "other"}, {"state", "running"}}}));
+  list.Set(json::array(
+      {{{"name", "dup"}, {"service_type", "FromList"}, {"state", "failed"}},
+       {{"name", "other"}, {"state", "running"}}}));
   FakeService direct;
   direct.SetState("running");
-  ExporterRig rig(std::string(kFast) + "services:\n  - name: dup\n    type: Direct\n    url: " +
+  ExporterRig rig(std::string(kFast) +
+                  "services:\n  - name: dup\n    type: Direct\n    url: " +
                   direct.Url("/s") + "\n    source: json\n" +
                   "lists:\n  - name: l\n    url: " + list.fake.Url("/") + "\n");
   REQUIRE(rig.WaitValue("muster_service_up", Svc("other", "service"), 1));
   std::this_thread::sleep_for(300ms);
   auto samples = rig.Scrape();
-  REQUIRE(sse::test::FindSample(samples, "muster_service_up", Svc("dup", "Direct")) == 1.0);
-  REQUIRE_FALSE(sse::test::FindSample(samples, "muster_service_up", Svc("dup", "FromList")).has_value());
-  REQUIRE(rig.process().log().find("list reports a service whose name is taken") != std::string::npos);
+  REQUIRE(sse::test::FindSample(samples, "muster_service_up",
+                                Svc("dup", "Direct")) == 1.0);
+  REQUIRE_FALSE(sse::test::FindSample(samples, "muster_service_up",
+                                      Svc("dup", "FromList"))
+                    .has_value());
+  REQUIRE(
+      rig.process().log().find("list reports a service whose name is taken") !=
+      std::string::npos);
 }
 
 // Behaves like the aggregator's MCP endpoint: sessions, SSE framing,
@@ -187,7 +208,8 @@ struct FakeMcp {
     auto session = req.headers.find("mcp-session-id");
     if (session == req.headers.end() || !sessions.contains(session->second)) {
       r.status = 404;
-      r.body = R"({"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"}})";
+      r.body =
+          R"({"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"}})";
       return r;
     }
     if (method == "notifications/initialized") {
@@ -206,38 +228,58 @@ struct FakeMcp {
         json doc = {{"services", services}, {"total", services.size()}};
         result = {{"jsonrpc", "2.0"},
                   {"id", msg["id"]},
-                  {"result", {{"content", {{{"type", "text"}, {"text", doc.dump()}}}}}}};
+                  {"result",
+                   {{"content", {{{"type", "text"}, {"text", doc.dump()}}}}}}};
       }
       // Streamable HTTP: answer as an event stream, with a notification first.
       r.content_type = "text/event-stream";
-      r.body = "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{}}\n\n"
-               "event: message\ndata: " + result.dump() + "\n\n";
+      r.body =
+          "event: message\ndata: "
+          "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/"
+          "message\",\"params\":{}}\n\n"
+          "event: message\ndata: " +
+          result.dump() + "\n\n";
       return r;
     }
-    r.body = json{{"jsonrpc", "2.0"}, {"id", msg["id"]},
-                  {"error", {{"code", -32601}, {"message", "method not found"}}}}
-                 .dump();
+    r.body =
+        json{{"jsonrpc", "2.0"},
+             {"id", msg["id"]},
+             {"error", {{"code", -32601}, {"message", "method not found"}}}}
+            .dump();
     return r;
   }
 };
 
-TEST_CASE("mcp: the aggregator's services over MCP, with session re-initialisation", "[fleet][mcp]") {
+TEST_CASE(
+    "mcp: the aggregator's services over MCP, with session re-initialisation",
+    "[fleet][mcp]") {
   FakeMcp mcp;
-  mcp.Set(json::array({{{"name", "kubernetes"}, {"service_type", "MCPServer"}, {"state", "Running"}},
-                       {{"name", "github"}, {"service_type", "MCPServer"}, {"state", "failed"}}}));
+  mcp.Set(json::array({{{"name", "kubernetes"},
+                        {"service_type", "MCPServer"},
+                        {"state", "Running"}},
+                       {{"name", "github"},
+                        {"service_type", "MCPServer"},
+                        {"state", "failed"}}}));
   sse::test::TempDir secrets;
   secrets.Write("token", "mcp-token\n");
-  ExporterRig rig(std::string(kFast) + "lists:\n  - name: muster-mcp\n    url: " +
-                  mcp.fake.Url("/mcp") + "\n    source: mcp\n    bearer_token_file: " +
-                  (secrets.path() / "token").string() + "\n");
-  REQUIRE(rig.WaitValue("muster_service_up", Svc("kubernetes", "MCPServer"), 1));
+  ExporterRig rig(
+      std::string(kFast) + "lists:\n  - name: muster-mcp\n    url: " +
+      mcp.fake.Url("/mcp") + "\n    source: mcp\n    bearer_token_file: " +
+      (secrets.path() / "token").string() + "\n");
+  REQUIRE(
+      rig.WaitValue("muster_service_up", Svc("kubernetes", "MCPServer"), 1));
   REQUIRE(rig.WaitValue("muster_service_up", Svc("github", "MCPServer"), 0));
   REQUIRE(mcp.initializes == 1);
 
-  mcp.Set(json::array({{{"name", "kubernetes"}, {"service_type", "MCPServer"}, {"state", "stopped"}},
-                       {{"name", "github"}, {"service_type", "MCPServer"}, {"state", "failed"}}}));
+  mcp.Set(json::array({{{"name", "kubernetes"},
+                        {"service_type", "MCPServer"},
+                        {"state", "stopped"}},
+                       {{"name", "github"},
+                        {"service_type", "MCPServer"},
+                        {"state", "failed"}}}));
   REQUIRE(rig.WaitValue("muster_service_state_transitions_total",
-                        Pair("kubernetes", "MCPServer", "running", "stopped"), 1));
+                        Pair("kubernetes", "MCPServer", "running", "stopped"),
+                        1));
 
   // The server restarts and forgets the session: the exporter initialises
   // again and carries on without a failed poll.
@@ -245,21 +287,26 @@ TEST_CASE("mcp: the aggregator's services over MCP, with session re-initialisati
   REQUIRE(sse::test::WaitFor([&] { return mcp.initializes >= 2; }, 5s));
   int calls = mcp.calls;
   REQUIRE(sse::test::WaitFor([&] { return mcp.calls > calls + 2; }, 5s));
-  auto failed = sse::test::FindSamples(rig.Scrape(), "service_state_exporter_polls_total",
-                                       {{"service_name", "muster-mcp"}});
+  auto failed =
+      sse::test::FindSamples(rig.Scrape(), "service_state_exporter_polls_total",
+                             {{"service_name", "muster-mcp"}});
   for (const auto& s : failed) {
     CAPTURE(s.labels.at("outcome"));
     REQUIRE(s.labels.at("outcome") == "ok");
   }
-  REQUIRE(rig.Value("muster_service_state_changes_total", Svc("kubernetes", "MCPServer")) == 1.0);
+  REQUIRE(rig.Value("muster_service_state_changes_total",
+                    Svc("kubernetes", "MCPServer")) == 1.0);
 }
 
-TEST_CASE("mcp: a wrong tool is a failed poll, services unknown", "[fleet][mcp]") {
+TEST_CASE("mcp: a wrong tool is a failed poll, services unknown",
+          "[fleet][mcp]") {
   FakeMcp mcp;
-  mcp.Set(json::array({{{"name", "k"}, {"service_type", "MCPServer"}, {"state", "running"}}}));
+  mcp.Set(json::array(
+      {{{"name", "k"}, {"service_type", "MCPServer"}, {"state", "running"}}}));
   sse::test::TempDir secrets;
   secrets.Write("token", "mcp-token");
-  ExporterRig rig(std::string(kFast) + "lists:\n  - name: m\n    url: " + mcp.fake.Url("/mcp") +
+  ExporterRig rig(std::string(kFast) +
+                  "lists:\n  - name: m\n    url: " + mcp.fake.Url("/mcp") +
                   "\n    source: mcp\n    tool: nope\n    bearer_token_file: " +
                   (secrets.path() / "token").string() + "\n");
   REQUIRE(sse::test::WaitFor(
@@ -269,53 +316,72 @@ TEST_CASE("mcp: a wrong tool is a failed poll, services unknown", "[fleet][mcp]"
                    .value_or(0) >= 1;
       },
       5s));
-  auto api = json::parse(sse::test::HttpGet(rig.port(), "/api/v1/services").body);
+  auto api =
+      json::parse(sse::test::HttpGet(rig.port(), "/api/v1/services").body);
   REQUIRE(api["services"].empty());
 }
 
-TEST_CASE("file_sd: targets from files, watched, last good kept", "[fleet][sd]") {
+TEST_CASE("file_sd: targets from files, watched, last good kept",
+          "[fleet][sd]") {
   FakeService a, b;
   a.SetState("running");
   b.SetState("failed");
   sse::test::TempDir dir;
-  auto target = [](const FakeService& f) { return "127.0.0.1:" + std::to_string(f.port()); };
+  auto target = [](const FakeService& f) {
+    return "127.0.0.1:" + std::to_string(f.port());
+  };
   dir.Write("targets/one.json",
-            json::array({{{"targets", {target(a)}}, {"labels", {{"service_name", "alpha"}}}}}).dump());
-  ExporterRig rig(std::string(kFast) + "file_sd:\n  - files: [" + (dir.path() / "targets").string() +
-                  "/*.json]\n    refresh_interval: 100ms\n    source: json\n    path: /status\n"
+            json::array({{{"targets", {target(a)}},
+                          {"labels", {{"service_name", "alpha"}}}}})
+                .dump());
+  ExporterRig rig(std::string(kFast) + "file_sd:\n  - files: [" +
+                  (dir.path() / "targets").string() +
+                  "/*.json]\n    refresh_interval: 100ms\n    source: json\n   "
+                  " path: /status\n"
                   "    type: Discovered\n");
   REQUIRE(rig.WaitValue("muster_service_up", Svc("alpha", "Discovered"), 1));
   REQUIRE(a.last_request().target == "/status");
 
   // A second file appears.
-  dir.Write("targets/two.json",
-            json::array({{{"targets", {target(b)}},
-                          {"labels", {{"service_name", "beta"}, {"service_type", "DB"}}}}})
-                .dump());
+  dir.Write(
+      "targets/two.json",
+      json::array(
+          {{{"targets", {target(b)}},
+            {"labels", {{"service_name", "beta"}, {"service_type", "DB"}}}}})
+          .dump());
   REQUIRE(rig.WaitValue("muster_service_up", Svc("beta", "DB"), 0));
 
   // A broken file keeps its last good targets.
   std::this_thread::sleep_for(50ms);
   dir.Write("targets/two.json", "{ broken");
   REQUIRE(sse::test::WaitFor(
-      [&] { return rig.process().log().find("file_sd file is invalid") != std::string::npos; }, 5s));
+      [&] {
+        return rig.process().log().find("file_sd file is invalid") !=
+               std::string::npos;
+      },
+      5s));
   REQUIRE(rig.Value("muster_service_up", Svc("beta", "DB")).has_value());
 
   // The file goes away: its service goes.
   std::filesystem::remove(dir.path() / "targets/two.json");
   REQUIRE(sse::test::WaitFor(
-      [&] { return !rig.Value("muster_service_up", Svc("beta", "DB")).has_value(); }, 5s));
+      [&] {
+        return !rig.Value("muster_service_up", Svc("beta", "DB")).has_value();
+      },
+      5s));
   REQUIRE(rig.Value("muster_service_up", Svc("alpha", "Discovered")) == 1.0);
 }
 
-TEST_CASE("http_sd: targets from a URL, last good list kept on error", "[fleet][sd]") {
+TEST_CASE("http_sd: targets from a URL, last good list kept on error",
+          "[fleet][sd]") {
   FakeService svc;
   svc.SetState("connected");
   FakeList sd_dummy;  // unused list; keeps the helper types exercised
   FakeService sd;
   std::mutex mutex;
-  json groups = json::array({{{"targets", {"127.0.0.1:" + std::to_string(svc.port())}},
-                              {"labels", {{"service_name", "web"}}}}});
+  json groups =
+      json::array({{{"targets", {"127.0.0.1:" + std::to_string(svc.port())}},
+                    {"labels", {{"service_name", "web"}}}}});
   unsigned status = 200;
   sd.SetHandler([&](const FakeRequest&) {
     std::lock_guard lock(mutex);
@@ -324,8 +390,9 @@ TEST_CASE("http_sd: targets from a URL, last good list kept on error", "[fleet][
     r.body = groups.dump();
     return r;
   });
-  ExporterRig rig(std::string(kFast) + "http_sd:\n  - url: " + sd.Url("/targets") +
-                  "\n    refresh_interval: 100ms\n    source: json\n    path: /s\n");
+  ExporterRig rig(
+      std::string(kFast) + "http_sd:\n  - url: " + sd.Url("/targets") +
+      "\n    refresh_interval: 100ms\n    source: json\n    path: /s\n");
   REQUIRE(rig.WaitValue("muster_service_up", Svc("web", "service"), 1));
   {
     std::lock_guard lock(mutex);
@@ -339,61 +406,83 @@ TEST_CASE("http_sd: targets from a URL, last good list kept on error", "[fleet][
     groups = json::array();
   }
   REQUIRE(sse::test::WaitFor(
-      [&] { return !rig.Value("muster_service_up", Svc("web", "service")).has_value(); }, 5s));
+      [&] {
+        return !rig.Value("muster_service_up", Svc("web", "service"))
+                    .has_value();
+      },
+      5s));
 }
 
-TEST_CASE("reload: SIGHUP and POST /-/reload swap the config, a bad one is rejected whole",
-          "[fleet][reload]") {
+TEST_CASE(
+    "reload: SIGHUP and POST /-/reload swap the config, a bad one is rejected "
+    "whole",
+    "[fleet][reload]") {
   FakeService fake;
   fake.SetState("running");
   auto config = [&](const std::vector<std::string>& names) {
     std::string yaml = std::string(kFast) + "services:\n";
     for (const auto& n : names) {
-      yaml += "  - name: " + n + "\n    url: " + fake.Url("/" + n) + "\n    source: json\n";
+      yaml += "  - name: " + n + "\n    url: " + fake.Url("/" + n) +
+              "\n    source: json\n";
     }
     return yaml;
   };
   ExporterRig rig(config({"keep", "drop"}), {"--web.enable-lifecycle"});
   REQUIRE(rig.WaitValue("muster_service_up", Svc("keep", "service"), 1));
   fake.SetState("failed");
-  REQUIRE(rig.WaitValue("muster_service_state_changes_total", Svc("keep", "service"), 1));
+  REQUIRE(rig.WaitValue("muster_service_state_changes_total",
+                        Svc("keep", "service"), 1));
   fake.SetState("running");
-  REQUIRE(rig.WaitValue("muster_service_state_changes_total", Svc("keep", "service"), 2));
+  REQUIRE(rig.WaitValue("muster_service_state_changes_total",
+                        Svc("keep", "service"), 2));
 
   rig.RewriteConfig(config({"keep", "new"}));
   rig.process().Signal(SIGHUP);
   REQUIRE(rig.WaitValue("muster_service_up", Svc("new", "service"), 1));
   REQUIRE(sse::test::WaitFor(
-      [&] { return !rig.Value("muster_service_up", Svc("drop", "service")).has_value(); }, 5s));
+      [&] {
+        return !rig.Value("muster_service_up", Svc("drop", "service"))
+                    .has_value();
+      },
+      5s));
   // Unchanged services keep state and counters.
-  REQUIRE(rig.Value("muster_service_state_changes_total", Svc("keep", "service")) == 2.0);
+  REQUIRE(rig.Value("muster_service_state_changes_total",
+                    Svc("keep", "service")) == 2.0);
 
   // A bad config: rejected whole, running config stays, metric says so.
   rig.RewriteConfig(config({"keep", "new"}) + "    bogus_key: 1\n");
   auto reply = sse::test::HttpRequest(rig.port(), "POST", "/-/reload");
   REQUIRE(reply.status == 500);
   REQUIRE(reply.body.find("bogus_key") != std::string::npos);
-  REQUIRE(rig.Value("service_state_exporter_config_last_reload_successful", {}) == 0.0);
+  REQUIRE(rig.Value("service_state_exporter_config_last_reload_successful",
+                    {}) == 0.0);
   REQUIRE(rig.Value("muster_service_up", Svc("new", "service")) == 1.0);
-  REQUIRE(rig.process().log().find("config reload failed") != std::string::npos);
+  REQUIRE(rig.process().log().find("config reload failed") !=
+          std::string::npos);
 
   // Fixed again: success, and an unchanged file is a no-op.
   rig.RewriteConfig(config({"keep", "new"}));
-  REQUIRE(sse::test::HttpRequest(rig.port(), "POST", "/-/reload").status == 200);
-  REQUIRE(rig.Value("service_state_exporter_config_last_reload_successful", {}) == 1.0);
+  REQUIRE(sse::test::HttpRequest(rig.port(), "POST", "/-/reload").status ==
+          200);
+  REQUIRE(rig.Value("service_state_exporter_config_last_reload_successful",
+                    {}) == 1.0);
   REQUIRE(rig.process().log().find("config unchanged") != std::string::npos);
-  REQUIRE(rig.Value("muster_service_state_changes_total", Svc("keep", "service")) == 2.0);
+  REQUIRE(rig.Value("muster_service_state_changes_total",
+                    Svc("keep", "service")) == 2.0);
   REQUIRE(sse::test::HttpGet(rig.port(), "/-/reload").status == 405);
 }
 
-TEST_CASE("state file: counters survive kill -9 and a change while down counts once",
-          "[fleet][state]") {
+TEST_CASE(
+    "state file: counters survive kill -9 and a change while down counts once",
+    "[fleet][state]") {
   FakeService fake;
   fake.SetState("running");
   sse::test::TempDir dir;
   const std::string state_file = (dir.path() / "state.json").string();
-  const std::string yaml = std::string(kFast) + "services:\n  - name: s\n    url: " +
-                           fake.Url("/s") + "\n    source: json\n";
+  const std::string yaml =
+      std::string(kFast) +
+      "services:\n  - name: s\n    url: " + fake.Url("/s") +
+      "\n    source: json\n";
   {
     ExporterRig rig(yaml, {"--storage.state-file=" + state_file});
     REQUIRE(rig.WaitValue("muster_service_up", Svc("s", "service"), 1));
@@ -404,7 +493,8 @@ TEST_CASE("state file: counters survive kill -9 and a change while down counts o
     REQUIRE(sse::test::WaitFor(
         [&] {
           std::ifstream in(state_file);
-          std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+          std::string text((std::istreambuf_iterator<char>(in)),
+                           std::istreambuf_iterator<char>());
           return text.find("\"failed\"") != std::string::npos;
         },
         5s));
@@ -419,23 +509,27 @@ TEST_CASE("state file: counters survive kill -9 and a change while down counts o
     std::this_thread::sleep_for(300ms);
     REQUIRE(rig.Value("muster_service_state_transitions_total",
                       Pair("s", "service", "running", "failed")) == 1.0);
-    REQUIRE(rig.Value("muster_service_state_changes_total", Svc("s", "service")) == 2.0);
+    REQUIRE(rig.Value("muster_service_state_changes_total",
+                      Svc("s", "service")) == 2.0);
     REQUIRE(rig.Value("muster_service_up", Svc("s", "service")) == 1.0);
   }
   // A corrupt file is reported and ignored: the exporter starts afresh.
   dir.Write("state.json", "{ not json");
   ExporterRig rig(yaml, {"--storage.state-file=" + state_file});
   REQUIRE(rig.WaitValue("muster_service_up", Svc("s", "service"), 1));
-  REQUIRE(rig.Value("muster_service_state_changes_total", Svc("s", "service")) == 0.0);
+  REQUIRE(rig.Value("muster_service_state_changes_total",
+                    Svc("s", "service")) == 0.0);
   REQUIRE(rig.process().log().find("state file ignored") != std::string::npos);
 }
 
-TEST_CASE("sharding: N replicas cover every service exactly once", "[fleet][shard]") {
+TEST_CASE("sharding: N replicas cover every service exactly once",
+          "[fleet][shard]") {
   FakeService fake;
   FakeList list;
   json items = json::array();
   for (int i = 0; i < 20; ++i) {
-    items.push_back({{"name", "listed-" + std::to_string(i)}, {"state", "running"}});
+    items.push_back(
+        {{"name", "listed-" + std::to_string(i)}, {"state", "running"}});
   }
   list.Set(items);
   std::string yaml = std::string(kFast) + "services:\n";
@@ -451,7 +545,8 @@ TEST_CASE("sharding: N replicas cover every service exactly once", "[fleet][shar
   std::vector<std::unique_ptr<ExporterRig>> rigs;
   for (int i = 0; i < kShards; ++i) {
     rigs.push_back(std::make_unique<ExporterRig>(
-        yaml, std::vector<std::string>{"--shard.count=3", "--shard.index=" + std::to_string(i)}));
+        yaml, std::vector<std::string>{"--shard.count=3",
+                                       "--shard.index=" + std::to_string(i)}));
   }
   std::vector<std::set<std::string>> seen(kShards);
   REQUIRE(sse::test::WaitFor(
@@ -468,7 +563,8 @@ TEST_CASE("sharding: N replicas cover every service exactly once", "[fleet][shar
   for (int i = 0; i < kShards; ++i) {
     CAPTURE(i);
     REQUIRE_FALSE(seen[i].empty());
-    for (const auto& name : seen[i]) REQUIRE(united.insert(name).second);  // disjoint
+    for (const auto& name : seen[i])
+      REQUIRE(united.insert(name).second);  // disjoint
   }
   REQUIRE(united == all);
 }

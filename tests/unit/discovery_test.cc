@@ -7,7 +7,8 @@ TEST_CASE("file_sd JSON and YAML target groups parse alike", "[discovery]") {
       R"([{"targets":["a:1","b:2"],"labels":{"service_type":"db","__path__":"/status"}},{"targets":["c:3"]}])",
       false);
   auto yaml = sse::ParseTargetGroups(
-      "- targets: ['a:1', 'b:2']\n  labels: {service_type: db, __path__: /status}\n- targets: ['c:3']\n",
+      "- targets: ['a:1', 'b:2']\n  labels: {service_type: db, __path__: "
+      "/status}\n- targets: ['c:3']\n",
       true);
   REQUIRE(json.size() == 2);
   REQUIRE(yaml.size() == 2);
@@ -16,9 +17,11 @@ TEST_CASE("file_sd JSON and YAML target groups parse alike", "[discovery]") {
 }
 
 TEST_CASE("malformed target groups are rejected with a reason", "[discovery]") {
-  auto text = GENERATE(std::string("{}"), std::string("[1]"), std::string(R"([{"targets":"a"}])"),
-                       std::string(R"([{"targets":["a"],"labels":{"x":1}}])"),
-                       std::string(R"([{"target":["a"]}])"), std::string("not json"));
+  auto text =
+      GENERATE(std::string("{}"), std::string("[1]"),
+               std::string(R"([{"targets":"a"}])"),
+               std::string(R"([{"targets":["a"],"labels":{"x":1}}])"),
+               std::string(R"([{"target":["a"]}])"), std::string("not json"));
   REQUIRE_THROWS_AS(sse::ParseTargetGroups(text, false), std::invalid_argument);
 }
 
@@ -33,7 +36,8 @@ TEST_CASE("targets become services from the template", "[discovery]") {
           {"targets":["bad host:1"]}])",
       false);
   std::vector<std::string> problems;
-  auto services = sse::ServicesFromTargets(groups, tmpl, "http", "/healthz", problems);
+  auto services =
+      sse::ServicesFromTargets(groups, tmpl, "http", "/healthz", problems);
   REQUIRE(services.size() == 3);
   REQUIRE(services[0].name == "api");
   REQUIRE(services[0].type == "API");
@@ -51,12 +55,15 @@ TEST_CASE("targets become services from the template", "[discovery]") {
 // labels failed.
 TEST_CASE("YAML target groups with labels and non-string keys", "[discovery]") {
   auto groups = sse::ParseTargetGroups(
-      "- targets: [\"a:1\", \"b:2\"]\n  labels:\n    __scheme__: https\n    service_type: T\n",
+      "- targets: [\"a:1\", \"b:2\"]\n  labels:\n    __scheme__: https\n    "
+      "service_type: T\n",
       true);
   REQUIRE(groups.size() == 1);
   REQUIRE(groups[0].targets == std::vector<std::string>{"a:1", "b:2"});
   REQUIRE(groups[0].labels.at("__scheme__") == "https");
   REQUIRE(groups[0].labels.at("service_type") == "T");
-  REQUIRE_THROWS_AS(sse::ParseTargetGroups("- {[1]: x}\n", true), std::invalid_argument);
-  REQUIRE_THROWS_AS(sse::ParseTargetGroups("- labels: {[1]: x}\n", true), std::invalid_argument);
+  REQUIRE_THROWS_AS(sse::ParseTargetGroups("- {[1]: x}\n", true),
+                    std::invalid_argument);
+  REQUIRE_THROWS_AS(sse::ParseTargetGroups("- labels: {[1]: x}\n", true),
+                    std::invalid_argument);
 }

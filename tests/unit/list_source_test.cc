@@ -44,7 +44,8 @@ TEST_CASE("custom pointer, fields and state map", "[list]") {
   REQUIRE(list->items.at(0).state == "running");
 }
 
-TEST_CASE("bad items are skipped or degraded, duplicates keep the first", "[list]") {
+TEST_CASE("bad items are skipped or degraded, duplicates keep the first",
+          "[list]") {
   std::string error;
   auto list = sse::ParseServiceList(
       R"({"services":[1, {"state":"x"}, {"name":""}, {"name":"a","state":"running"},
@@ -67,13 +68,15 @@ TEST_CASE("documents without an item array are rejected", "[list]") {
                        std::string(R"({"services":{}})"), std::string("[]"),
                        std::string(100000, '[') + std::string(100000, ']'));
   std::string error;
-  REQUIRE_FALSE(sse::ParseServiceList(body, AggregatorList(), error).has_value());
+  REQUIRE_FALSE(
+      sse::ParseServiceList(body, AggregatorList(), error).has_value());
   REQUIRE_FALSE(error.empty());
 }
 
 TEST_CASE("an empty list is a valid list", "[list]") {
   std::string error;
-  auto list = sse::ParseServiceList(R"({"services":[]})", AggregatorList(), error);
+  auto list =
+      sse::ParseServiceList(R"({"services":[]})", AggregatorList(), error);
   REQUIRE(list.has_value());
   REQUIRE(list->items.empty());
 }

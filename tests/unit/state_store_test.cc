@@ -25,32 +25,39 @@ TEST_CASE("state round-trips through the file format", "[state_store]") {
 }
 
 TEST_CASE("corrupt and foreign state files are refused", "[state_store]") {
-  auto text = GENERATE(std::string(""), std::string("{"), std::string("[]"),
-                       std::string(R"({"services":{}})"),
-                       std::string(R"({"format":"other/v1","services":{}})"),
-                       std::string(R"({"format":"service_state_exporter/state/v1","services":{"a":{"type":"t"}}})"),
-                       std::string(R"({"format":"service_state_exporter/state/v1","services":{"a":{"type":"t","state":"s","since":1,"transitions":[{"from":"a","to":"b","count":-1}]}}})"));
+  auto text = GENERATE(
+      std::string(""), std::string("{"), std::string("[]"),
+      std::string(R"({"services":{}})"),
+      std::string(R"({"format":"other/v1","services":{}})"),
+      std::string(
+          R"({"format":"service_state_exporter/state/v1","services":{"a":{"type":"t"}}})"),
+      std::string(
+          R"({"format":"service_state_exporter/state/v1","services":{"a":{"type":"t","state":"s","since":1,"transitions":[{"from":"a","to":"b","count":-1}]}}})"));
   REQUIRE_THROWS_AS(sse::ParseState(text), std::invalid_argument);
 }
 
-TEST_CASE("LoadStateFile: missing is empty and silent, corrupt is reported", "[state_store]") {
+TEST_CASE("LoadStateFile: missing is empty and silent, corrupt is reported",
+          "[state_store]") {
   sse::test::TempDir dir;
   std::string error;
-  REQUIRE(sse::LoadStateFile((dir.path() / "none.json").string(), error).empty());
+  REQUIRE(
+      sse::LoadStateFile((dir.path() / "none.json").string(), error).empty());
   REQUIRE(error.empty());
   auto bad = dir.Write("bad.json", "garbage");
   REQUIRE(sse::LoadStateFile(bad, error).empty());
   REQUIRE(error.find("bad.json") != std::string::npos);
 }
 
-TEST_CASE("WriteFileAtomic replaces the file and leaves no temp file", "[state_store]") {
+TEST_CASE("WriteFileAtomic replaces the file and leaves no temp file",
+          "[state_store]") {
   sse::test::TempDir dir;
   std::string path = (dir.path() / "state.json").string();
   sse::WriteFileAtomic(path, "one");
   sse::WriteFileAtomic(path, "two");
   std::string error;
   std::ifstream in(path);
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string content((std::istreambuf_iterator<char>(in)),
+                      std::istreambuf_iterator<char>());
   REQUIRE(content == "two");
   int files = 0;
   for (auto& e : std::filesystem::directory_iterator(dir.path())) {
@@ -58,5 +65,6 @@ TEST_CASE("WriteFileAtomic replaces the file and leaves no temp file", "[state_s
     ++files;
   }
   REQUIRE(files == 1);
-  REQUIRE_THROWS_AS(sse::WriteFileAtomic("/nonexistent-dir/x.json", "x"), std::runtime_error);
+  REQUIRE_THROWS_AS(sse::WriteFileAtomic("/nonexistent-dir/x.json", "x"),
+                    std::runtime_error);
 }
