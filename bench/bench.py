@@ -327,6 +327,8 @@ def write_config(path, nginx, n, interval_s):
 def measure_exporter(a, nginx, n, work):
     """One fleet size; returns a dict of figures."""
     r = {"services": n, "interval_s": a.interval}
+    for k in range(FLIPS):
+        nginx.set_flip(k, "running")
     cfg = os.path.join(work, f"config-{n}.yaml")
     write_config(cfg, nginx, n, a.interval)
     port = free_port()
