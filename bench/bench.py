@@ -251,6 +251,7 @@ http {{
         self.proc = Proc(["nginx", "-c", self.conf, "-p", work], os.path.join(work, "nginx.out"))
         url = f"http://127.0.0.1:{self.ports[0]}/svc/0"
         if not wait_for(lambda: http_get(url, timeout=2)[0] == 200, 10):
+            self.proc.stop()
             raise RuntimeError("nginx did not start: " + open(os.path.join(work, "nginx-error.log")).read()[-2000:])
 
     def url(self, i):
