@@ -4,6 +4,8 @@
 #   (no flag)  build dependencies
 #   --test     also the tools the test suite runs for real (promtool,
 #              prometheus, clang for the sanitizer build, ...)
+#   --bench    also the peers and tools of bench/run.sh (nginx, wrk,
+#              blackbox_exporter, perf, gnuplot); not part of --test
 # Installs only what is missing; safe to run again.
 set -euo pipefail
 
@@ -22,7 +24,14 @@ test_packages=(
   apache2-utils
 )
 
+bench_packages=(
+  nginx-light wrk prometheus-blackbox-exporter linux-perf gnuplot-nox curl
+)
+
 want=("${build_packages[@]}")
+if [[ "${1:-}" == "--bench" ]]; then
+  want+=("${bench_packages[@]}")
+fi
 if [[ "${1:-}" == "--test" ]]; then
   want+=("${test_packages[@]}")
   # Deploy checks bring their own list (kustomize/promtool/npm/podman).
