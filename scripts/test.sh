@@ -14,9 +14,9 @@ if [[ "${1:-}" == "--sanitize" ]]; then
   CC=gcc CXX=g++ bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug \
     -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DSSE_SANITIZE=ON
   cd build-asan
-  ctest --output-on-failure -j2 --timeout 300 -LE 'deploy|image|fuzz'
+  ctest --output-on-failure -j2 --timeout 300 -LE 'deploy|image|fuzz|bench'
 else
   bash scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
   cd build
-  ctest --output-on-failure -j2 --timeout 600 -LE 'image|fuzz'
+  ctest --output-on-failure -j2 --timeout 600 -LE 'image|fuzz|bench'
 fi
