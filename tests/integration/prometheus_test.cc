@@ -83,23 +83,14 @@ TEST_CASE("a real Prometheus scrapes the exporter and sees muster_service_up",
           std::to_string(rig.port()) + "']\n");
   sse::test::Process& prom = *prom_process;
 
-  std::string last;
+  // The fake service's series, up, through Prometheus' query API.
   bool found = sse::test::WaitFor(
       [&] {
-        auto reply = sse::test::HttpGet(
-            prom_port,
-            "/api/v1/"
-            "query?query=muster_service_up%7Bservice_name%3D%22fake%22%7D");
-        if (reply.status != 200) return false;
-        last = reply.body;
-        auto doc = nlohmann::json::parse(reply.body, nullptr, false);
-        if (doc.is_discarded() || doc["status"] != "success") return false;
-        const auto& result = doc["data"]["result"];
-        return result.size() == 1 && result[0]["value"][1] == "1" &&
-               result[0]["metric"]["service_type"] == "MCPServer";
+        return InstantValue(prom_port,
+                            "muster_service_up%7Bservice_name%3D%22fake%22%2C"
+                            "service_type%3D%22MCPServer%22%7D") == 1.0;
       },
       45s);
-  CAPTURE(last);
   CAPTURE(prom.log());
   REQUIRE(found);
 
@@ -161,22 +152,14 @@ TEST_CASE("a real Prometheus scrapes over TLS with basic auth",
           "    static_configs:\n      - targets: ['127.0.0.1:" +
           std::to_string(rig.port()) + "']\n");
   sse::test::Process& prom = *prom_process;
-  std::string last;
+  // The fake service's series, up, through Prometheus' query API.
   bool found = sse::test::WaitFor(
       [&] {
-        auto reply = sse::test::HttpGet(
-            prom_port,
-            "/api/v1/"
-            "query?query=muster_service_up%7Bservice_name%3D%22fake%22%7D");
-        if (reply.status != 200) return false;
-        last = reply.body;
-        auto doc = nlohmann::json::parse(reply.body, nullptr, false);
-        if (doc.is_discarded() || doc["status"] != "success") return false;
-        const auto& result = doc["data"]["result"];
-        return result.size() == 1 && result[0]["value"][1] == "1";
+        return InstantValue(prom_port,
+                            "muster_service_up%7Bservice_name%3D%22fake%22%2C"
+                            "service_type%3D%22MCPServer%22%7D") == 1.0;
       },
       45s);
-  CAPTURE(last);
   CAPTURE(prom.log());
   auto targets = nlohmann::json::parse(
       sse::test::HttpGet(prom_port, "/api/v1/targets").body);
