@@ -84,8 +84,8 @@ int HostnameOrdinal() {
 struct App::Impl {
   // Series of one poll target that the exporter (not the tracker) owns.
   struct PollSeries {
-    std::map<Outcome, prometheus::Counter*> polls;
-    prometheus::Gauge* last_poll = nullptr;
+    std::map<Outcome, Series*> polls;
+    Series* last_poll = nullptr;
   };
   // A service list being polled, and the services it currently reports.
   struct ListEntry {
@@ -147,7 +147,7 @@ struct App::Impl {
 
   void RecordPoll(const std::string& target, Outcome outcome, const PollResult& result) {
     PollSeries& s = series[target];
-    prometheus::Counter*& counter = s.polls[outcome];
+    Series*& counter = s.polls[outcome];
     if (counter == nullptr) {
       counter = &metrics->polls.Add({{"service_name", target}, {"outcome", OutcomeName(outcome)}});
     }

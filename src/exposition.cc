@@ -147,36 +147,48 @@ void AppendEscapedLabelValue(std::string_view value, std::string& out) {
   }
 }
 
+std::string_view FamilyName(std::string_view name, MetricType type,
+                            ExpositionFormat format) {
+  if (format == ExpositionFormat::kOpenMetrics100 &&
+      type == MetricType::Counter && EndsWith(name, "_total")) {
+    name.remove_suffix(6);
+  }
+  return name;
+}
+
+void AppendFamilyHeader(std::string_view name, std::string_view help,
+                        MetricType type, ExpositionFormat format,
+                        std::string& out) {
+  const bool om = format == ExpositionFormat::kOpenMetrics100;
+  out += "# HELP ";
+  out.append(name);
+  out += ' ';
+  AppendHelp(help, om, out);
+  out += "\n# TYPE ";
+  out.append(name);
+  out += ' ';
+  out += om && type == MetricType::Untyped ? "unknown" : TypeName(type);
+  out += '\n';
+  if (om) {
+    for (std::string_view unit : {"seconds", "bytes"}) {
+      if (EndsWith(name, std::string("_") + std::string(unit))) {
+        out += "# UNIT ";
+        out.append(name);
+        out += ' ';
+        out.append(unit);
+        out += '\n';
+      }
+    }
+  }
+}
+
 void WriteExposition(const std::vector<MetricFamily>& families,
                      ExpositionFormat format, std::string& out) {
   const bool om = format == ExpositionFormat::kOpenMetrics100;
   for (const MetricFamily& family : families) {
     if (family.metric.empty()) continue;
-    std::string_view name = family.name;
-    if (om && family.type == MetricType::Counter && EndsWith(name, "_total")) {
-      name.remove_suffix(6);
-    }
-    out += "# HELP ";
-    out.append(name);
-    out += ' ';
-    AppendHelp(family.help, om, out);
-    out += "\n# TYPE ";
-    out.append(name);
-    out += ' ';
-    out += om && family.type == MetricType::Untyped ? "unknown"
-                                                    : TypeName(family.type);
-    out += '\n';
-    if (om) {
-      for (std::string_view unit : {"seconds", "bytes"}) {
-        if (EndsWith(name, std::string("_") + std::string(unit))) {
-          out += "# UNIT ";
-          out.append(name);
-          out += ' ';
-          out.append(unit);
-          out += '\n';
-        }
-      }
-    }
+    std::string_view name = FamilyName(family.name, family.type, format);
+    AppendFamilyHeader(name, family.help, family.type, format, out);
     for (const ClientMetric& m : family.metric) {
       switch (family.type) {
         case MetricType::Counter:

@@ -81,7 +81,7 @@ WebResponse RenderMetrics(const Metrics& metrics, const WebRequest& request) {
   res.content_type = ContentType(format);
   std::string body;
   body.reserve(64 * 1024);
-  WriteExposition(metrics.Collect(), format, body);
+  metrics.Render(format, body);
   if (AcceptsGzip(request.Header("accept-encoding"))) {
     res.body = Gzip(body);
     res.headers.emplace_back("Content-Encoding", "gzip");

@@ -6,7 +6,6 @@
 namespace sse {
 namespace {
 
-using prometheus::BuildCounter;
 using prometheus::BuildGauge;
 using prometheus::BuildHistogram;
 
@@ -63,41 +62,35 @@ const char* OutcomeName(Outcome outcome) {
   return "unknown";
 }
 
-Metrics::Metrics(const std::string& ns)
+Metrics::Metrics(const std::string& ns, bool mirror)
     : namespace_(ns),
       registry_(std::make_shared<prometheus::Registry>()),
-      transitions(BuildCounter()
-                      .Name(ns + "_service_state_transitions_total")
-                      .Help("Committed state transitions of a service, by "
-                            "from_state and to_state.")
-                      .Register(*registry_)),
-      up(BuildGauge()
-             .Name(ns + "_service_up")
-             .Help("1 while the service's committed state is one of the up "
-                   "states, else 0.")
-             .Register(*registry_)),
-      state(BuildGauge()
-                .Name(ns + "_service_state")
-                .Help("1 for the service's current state, 0 for other states "
-                      "it has been in.")
-                .Register(*registry_)),
-      entered(BuildGauge()
-                  .Name(ns + "_service_state_entered_timestamp_seconds")
-                  .Help("Unix time the service's current state was committed.")
-                  .Register(*registry_)),
-      changes(BuildCounter()
-                  .Name(ns + "_service_state_changes_total")
-                  .Help("All committed state transitions of a service.")
-                  .Register(*registry_)),
-      polls(BuildCounter()
-                .Name("service_state_exporter_polls_total")
-                .Help("Polls by service (or list) and outcome.")
-                .Register(*registry_)),
+      mirror_(mirror ? std::make_shared<prometheus::Registry>() : nullptr),
+      transitions(ns + "_service_state_transitions_total",
+                  "Committed state transitions of a service, by from_state "
+                  "and to_state.",
+                  prometheus::MetricType::Counter, mirror_.get()),
+      up(ns + "_service_up",
+         "1 while the service's committed state is one of the up states, "
+         "else 0.",
+         prometheus::MetricType::Gauge, mirror_.get()),
+      state(ns + "_service_state",
+            "1 for the service's current state, 0 for other states it has "
+            "been in.",
+            prometheus::MetricType::Gauge, mirror_.get()),
+      entered(ns + "_service_state_entered_timestamp_seconds",
+              "Unix time the service's current state was committed.",
+              prometheus::MetricType::Gauge, mirror_.get()),
+      changes(ns + "_service_state_changes_total",
+              "All committed state transitions of a service.",
+              prometheus::MetricType::Counter, mirror_.get()),
+      polls("service_state_exporter_polls_total",
+            "Polls by service (or list) and outcome.",
+            prometheus::MetricType::Counter, mirror_.get()),
+      last_poll("service_state_exporter_last_poll_timestamp_seconds",
+                "Unix time of the service's last completed poll.",
+                prometheus::MetricType::Gauge, mirror_.get()),
       poll_duration(MakePollDuration(*registry_)),
-      last_poll(BuildGauge()
-                    .Name("service_state_exporter_last_poll_timestamp_seconds")
-                    .Help("Unix time of the service's last completed poll.")
-                    .Register(*registry_)),
       reload_successful(
           BuildGauge()
               .Name("service_state_exporter_config_last_reload_successful")
@@ -115,10 +108,22 @@ Metrics::Metrics(const std::string& ns)
   MakeBuildInfo(*registry_).Set(1);
 }
 
+void Metrics::Render(ExpositionFormat format, std::string& out) const {
+  for (const SeriesFamily* family : families_) family->Write(format, out);
+  WriteExposition(Collect(), format, out);
+}
+
 std::vector<prometheus::MetricFamily> Metrics::Collect() const {
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
   AppendProcessMetrics(families);
   return families;
+}
+
+const SeriesFamily* Metrics::Family(std::string_view name) const {
+  for (const SeriesFamily* family : families_) {
+    if (family->name() == name) return family;
+  }
+  return nullptr;
 }
 
 }  // namespace sse

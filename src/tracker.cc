@@ -78,22 +78,22 @@ void Tracker::Remove(const std::string& name) {
   services_.erase(it);
 }
 
-prometheus::Gauge& Tracker::StateGauge(Service& s, const std::string& state) {
+Series& Tracker::StateGauge(Service& s, const std::string& state) {
   auto it = s.state_gauges.find(state);
   if (it != s.state_gauges.end()) return *it->second;
-  prometheus::Gauge& gauge = metrics_.state.Add(
+  Series& gauge = metrics_.state.Add(
       {{"service_name", s.name}, {"service_type", s.type}, {"state", state}});
   s.state_gauges.emplace(state, &gauge);
   return gauge;
 }
 
-prometheus::Counter& Tracker::TransitionCounter(Service& s,
+Series& Tracker::TransitionCounter(Service& s,
                                                 const std::string& from,
                                                 const std::string& to) {
   auto key = std::make_pair(from, to);
   auto it = s.transitions.find(key);
   if (it != s.transitions.end()) return *it->second;
-  prometheus::Counter& counter = metrics_.transitions.Add(
+  Series& counter = metrics_.transitions.Add(
       {{"service_name", s.name},
        {"service_type", s.type},
        {"from_state", from},

@@ -25,6 +25,17 @@ ExpositionFormat NegotiateFormat(std::string_view accept);
 void WriteExposition(const std::vector<prometheus::MetricFamily>& families,
                      ExpositionFormat format, std::string& out);
 
+/// The family name as written in `format`: OpenMetrics drops a counter's
+/// `_total` (its samples keep it).
+std::string_view FamilyName(std::string_view name, prometheus::MetricType type,
+                            ExpositionFormat format);
+
+/// Appends the `# HELP` and `# TYPE` lines (and in OpenMetrics `# UNIT` for
+/// names ending in a known unit) of family `name`, as FamilyName gives it.
+void AppendFamilyHeader(std::string_view name, std::string_view help,
+                        prometheus::MetricType type, ExpositionFormat format,
+                        std::string& out);
+
 /// Appends a sample value: shortest round-trip decimal, "+Inf", "-Inf",
 /// "NaN".
 void AppendValue(double value, std::string& out);

@@ -9,7 +9,11 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "sse/exposition.h"
+#include "sse/series.h"
 
 namespace sse {
 
@@ -28,36 +32,57 @@ enum class Outcome {
 /// Label value of an outcome ("ok", "timeout", ...).
 const char* OutcomeName(Outcome outcome);
 
-/// The exporter's instruments, created once in one registry. The state
-/// families are named `<ns>_service_*`; the exporter's own series use the
-/// fixed prefix `service_state_exporter_`. Thread-safe (prometheus-cpp
-/// families are).
+/// The exporter's instruments. The state families are named
+/// `<ns>_service_*`; the exporter's own series use the fixed prefix
+/// `service_state_exporter_`. The per-service families (every one that grows
+/// with the fleet) are SeriesFamily, written straight into the exposition;
+/// the few fixed series live in a prometheus-cpp registry. Not thread-safe:
+/// updated and rendered on the exporter's one I/O thread.
 class Metrics {
  public:
-  /// Creates every family. `ns` must be a valid metric name prefix.
-  explicit Metrics(const std::string& ns);
+  /// Creates every family. `ns` must be a valid metric name prefix. With
+  /// `mirror`, the per-service families are also kept in prometheus-cpp
+  /// families of mirror_registry() (for tests that compare the outputs).
+  explicit Metrics(const std::string& ns, bool mirror = false);
 
-  /// All families of the registry plus process_* series, for exposition.
+  /// Appends the whole exposition: per-service families, then the registry's
+  /// families and the process_* series (and `# EOF` in OpenMetrics).
+  void Render(ExpositionFormat format, std::string& out) const;
+
+  /// The registry's families plus process_* series (not the per-service
+  /// families: see Render).
   std::vector<prometheus::MetricFamily> Collect() const;
+
+  /// The per-service family named `name`, or nullptr.
+  const SeriesFamily* Family(std::string_view name) const;
+
+  /// The mirror registry, or nullptr when constructed without one.
+  prometheus::Registry* mirror_registry() const { return mirror_.get(); }
 
   const std::string& metric_namespace() const { return namespace_; }
 
  private:
   std::string namespace_;
   std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<prometheus::Registry> mirror_;
 
  public:
-  prometheus::Family<prometheus::Counter>& transitions;
-  prometheus::Family<prometheus::Gauge>& up;
-  prometheus::Family<prometheus::Gauge>& state;
-  prometheus::Family<prometheus::Gauge>& entered;
-  prometheus::Family<prometheus::Counter>& changes;
+  SeriesFamily transitions;
+  SeriesFamily up;
+  SeriesFamily state;
+  SeriesFamily entered;
+  SeriesFamily changes;
 
-  prometheus::Family<prometheus::Counter>& polls;
+  SeriesFamily polls;
+  SeriesFamily last_poll;
   prometheus::Histogram& poll_duration;
-  prometheus::Family<prometheus::Gauge>& last_poll;
   prometheus::Gauge& reload_successful;
   prometheus::Gauge& reload_success_timestamp;
+
+ private:
+  const SeriesFamily* const families_[7] = {&transitions, &up,    &state,
+                                            &entered,     &changes, &polls,
+                                            &last_poll};
 };
 
 }  // namespace sse

@@ -66,10 +66,8 @@ class Tracker {
  public:
   /// Metric updates go to the state families of `metrics`.
   explicit Tracker(Metrics& metrics) : metrics_(metrics) {}
-  /// Leaves the series in `metrics`: they go with it. (Removing them one by
-  /// one is quadratic in prometheus-cpp 1.0, whose Family::Remove searches
-  /// linearly: 30 s at exit for 10,000 services.) Use Remove() to drop a
-  /// service's series while the metrics live on.
+  /// Leaves the series in `metrics`: they go with it. Use Remove() to drop
+  /// a service's series while the metrics live on.
   ~Tracker() = default;
   Tracker(const Tracker&) = delete;
   Tracker& operator=(const Tracker&) = delete;
@@ -115,17 +113,16 @@ class Tracker {
     int streak = 0;
     std::set<std::string> raw_states;  // distinct states counted for the cap
     bool cap_warned = false;
-    prometheus::Gauge* up = nullptr;
-    prometheus::Gauge* entered = nullptr;
-    prometheus::Counter* changes = nullptr;
-    std::map<std::string, prometheus::Gauge*> state_gauges;
-    std::map<std::pair<std::string, std::string>, prometheus::Counter*>
-        transitions;
+    Series* up = nullptr;
+    Series* entered = nullptr;
+    Series* changes = nullptr;
+    std::map<std::string, Series*> state_gauges;
+    std::map<std::pair<std::string, std::string>, Series*> transitions;
   };
 
   void CommitState(Service& s, const std::string& to, bool counted, double now);
-  prometheus::Gauge& StateGauge(Service& s, const std::string& state);
-  prometheus::Counter& TransitionCounter(Service& s, const std::string& from,
+  Series& StateGauge(Service& s, const std::string& state);
+  Series& TransitionCounter(Service& s, const std::string& from,
                                          const std::string& to);
   ServiceView MakeView(const Service& s) const;
 

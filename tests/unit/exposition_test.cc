@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <set>
 #include <sstream>
 
 #include "sse/tracker.h"
@@ -13,8 +14,49 @@ namespace {
 
 std::string Render(const sse::Metrics& metrics, sse::ExpositionFormat format) {
   std::string out;
-  sse::WriteExposition(metrics.Collect(), format, out);
+  metrics.Render(format, out);
   return out;
+}
+
+// The `# HELP` and `# TYPE` lines of a text exposition, for families that
+// have at least one sample in `samples`.
+std::set<std::string> HeaderLines(const std::string& text,
+                                  const std::vector<sse::test::Sample>& samples) {
+  std::set<std::string> names;
+  for (const auto& s : samples) {
+    for (std::string suffix : {"_bucket", "_sum", "_count", ""}) {
+      if (s.name.size() > suffix.size() &&
+          s.name.compare(s.name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        names.insert(s.name.substr(0, s.name.size() - suffix.size()));
+      }
+    }
+  }
+  std::set<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("# ", 0) != 0) continue;
+    std::istringstream words(line.substr(2));
+    std::string kind, name;
+    words >> kind >> name;
+    if (names.contains(name)) out.insert(line);
+  }
+  return out;
+}
+
+// Both expositions hold the same samples with the same values, and the same
+// HELP and TYPE lines.
+void RequireSameExposition(const std::string& ours, const std::string& theirs) {
+  auto a = sse::test::ParseExposition(ours);
+  auto b = sse::test::ParseExposition(theirs);
+  REQUIRE(a.size() == b.size());
+  for (const auto& s : b) {
+    CAPTURE(s.name);
+    auto v = sse::test::FindSample(a, s.name, s.labels);
+    REQUIRE(v.has_value());
+    if (std::isnan(s.value)) continue;
+    REQUIRE(*v == Approx(s.value).epsilon(1e-15));
+  }
+  REQUIRE(HeaderLines(ours, a) == HeaderLines(theirs, b));
 }
 
 }  // namespace
@@ -65,16 +107,83 @@ TEST_CASE("own writer matches prometheus-cpp's TextSerializer sample for sample"
   sse::WriteExposition(families, sse::ExpositionFormat::kText004, ours);
   std::ostringstream theirs;
   prometheus::TextSerializer().Serialize(theirs, families);
-  auto a = sse::test::ParseExposition(ours);
-  auto b = sse::test::ParseExposition(theirs.str());
-  REQUIRE(a.size() == b.size());
-  for (const auto& s : b) {
-    CAPTURE(s.name);
-    auto v = sse::test::FindSample(a, s.name, s.labels);
-    REQUIRE(v.has_value());
-    if (std::isnan(s.value)) continue;
-    REQUIRE(*v == Approx(s.value));
+  RequireSameExposition(ours, theirs.str());
+}
+
+// The per-service families are written from their own storage, not through
+// prometheus-cpp; a mirror registry receives every same update, and
+// prometheus-cpp's own serializer of it must give the same exposition.
+TEST_CASE("direct per-service families equal prometheus-cpp's output", "[exposition]") {
+  sse::Metrics metrics("muster", /*mirror=*/true);
+  sse::Tracker tracker(metrics);
+  sse::TrackerOptions capped;
+  capped.max_states = 3;
+  capped.transition_after = 2;
+  const std::vector<std::string> states = {"running", "failed", "x\"} 1\nfake{a=\"b",
+                                           "back\\slash", "starting", "unknown"};
+  double now = 1700000000.5;
+  for (int i = 0; i < 60; ++i) {
+    const std::string name = "svc-" + std::to_string(i) + (i % 7 == 0 ? "\n\"}" : "");
+    tracker.Add(name, i % 3 ? "MCPServer" : "api", i % 4 ? sse::TrackerOptions{} : capped, now);
   }
+  for (int round = 0; round < 12; ++round) {
+    now += 1.25;
+    for (int i = 0; i < 60; ++i) {
+      const std::string name = "svc-" + std::to_string(i) + (i % 7 == 0 ? "\n\"}" : "");
+      tracker.Observe(name, states[(i * 7 + round * (i % 5)) % states.size()], now);
+      const prometheus::Labels labels{{"service_name", name}, {"outcome", round % 3 ? "ok" : "timeout"}};
+      auto& polls = metrics.polls.Add(labels);
+      // Add() with the same labels again is the same series; it stays until
+      // its last reference is removed.
+      REQUIRE(&metrics.polls.Add(labels) == &polls);
+      polls.Increment();
+      metrics.polls.Remove(&polls);
+      if (round == 0) metrics.last_poll.Add({{"service_name", name}});
+      metrics.last_poll.Find({{"service_name", name}})->Set(now);
+    }
+  }
+  // Services that go away lose every series; one comes back as a new type.
+  for (int i = 0; i < 60; i += 5) tracker.Remove("svc-" + std::to_string(i) + (i % 7 == 0 ? "\n\"}" : ""));
+  tracker.Add("svc-1", "other-type", {}, now);
+  sse::PersistedService saved;
+  saved.type = "api";
+  saved.state = "failed";
+  saved.since = 1600000000;
+  saved.transitions[{"running", "failed"}] = 4;
+  saved.transitions[{"failed", "running"}] = 3;
+  tracker.Restore("restored", saved, {});
+  tracker.Observe("restored", "running", now);
+
+  REQUIRE(metrics.Family("muster_service_state")->size() > 150);
+  REQUIRE(metrics.Family("muster_service_state_transitions_total")->size() > 100);
+  auto collected = metrics.mirror_registry()->Collect();
+  for (auto& family : metrics.Collect()) collected.push_back(family);
+  std::ostringstream theirs;
+  prometheus::TextSerializer().Serialize(theirs, collected);
+  const std::string ours = Render(metrics, sse::ExpositionFormat::kText004);
+  RequireSameExposition(ours, theirs.str());
+  REQUIRE(sse::test::FindSamples(sse::test::ParseExposition(ours), "fake").empty());
+
+  // Removing every service leaves no per-service series, in both.
+  for (const auto& name : tracker.Names()) tracker.Remove(name);
+  for (int i = 0; i < 60; ++i) {
+    const std::string name = "svc-" + std::to_string(i) + (i % 7 == 0 ? "\n\"}" : "");
+    for (const char* outcome : {"ok", "timeout"}) {
+      for (int refs = 0; refs < 100; ++refs) {
+        sse::Series* s = metrics.polls.Find({{"service_name", name}, {"outcome", outcome}});
+        if (s == nullptr) break;
+        metrics.polls.Remove(s);
+      }
+      REQUIRE(metrics.polls.Find({{"service_name", name}, {"outcome", outcome}}) == nullptr);
+    }
+    metrics.last_poll.Remove(metrics.last_poll.Find({{"service_name", name}}));
+  }
+  std::ostringstream empty;
+  prometheus::TextSerializer().Serialize(empty, metrics.mirror_registry()->Collect());
+  REQUIRE(sse::test::ParseExposition(empty.str()).empty());
+  const std::string after = Render(metrics, sse::ExpositionFormat::kText004);
+  REQUIRE(after.find("muster_service") == std::string::npos);
+  REQUIRE(after.find("service_state_exporter_polls_total") == std::string::npos);
 }
 
 TEST_CASE("OpenMetrics output: _total counters, units, EOF", "[exposition]") {

@@ -7,27 +7,19 @@ namespace {
 
 using Labels = std::map<std::string, std::string>;
 
-// Walks the registry (as a scrape does) for one sample by name and labels.
+// The value a scrape would show for one sample, by family name and labels.
 std::optional<double> Value(const sse::Metrics& metrics, const std::string& name,
                             const Labels& labels) {
-  for (const auto& family : metrics.Collect()) {
-    if (family.name != name) continue;
-    for (const auto& m : family.metric) {
-      Labels got;
-      for (const auto& l : m.label) got[l.name] = l.value;
-      if (got != labels) continue;
-      return family.type == prometheus::MetricType::Counter ? m.counter.value
-                                                            : m.gauge.value;
-    }
-  }
-  return std::nullopt;
+  const sse::SeriesFamily* family = metrics.Family(name);
+  if (family == nullptr) return std::nullopt;
+  const sse::Series* series = family->Find(labels);
+  if (series == nullptr) return std::nullopt;
+  return series->Value();
 }
 
 std::size_t SeriesCount(const sse::Metrics& metrics, const std::string& name) {
-  for (const auto& family : metrics.Collect()) {
-    if (family.name == name) return family.metric.size();
-  }
-  return 0;
+  const sse::SeriesFamily* family = metrics.Family(name);
+  return family == nullptr ? 0 : family->size();
 }
 
 struct Fixture {

@@ -1,0 +1,122 @@
+#include "sse/series.h"
+
+#include <stdexcept>
+#include <utility>
+
+namespace sse {
+
+void Series::Set(double value) {
+  value_ = value;
+  if (mirror_gauge_ != nullptr) mirror_gauge_->Set(value);
+}
+
+void Series::Increment(double delta) {
+  if (!(delta >= 0)) return;
+  value_ += delta;
+  if (mirror_counter_ != nullptr) mirror_counter_->Increment(delta);
+  if (mirror_gauge_ != nullptr) mirror_gauge_->Increment(delta);
+}
+
+std::string RenderLabels(const prometheus::Labels& labels) {
+  std::string out;
+  if (labels.empty()) return out;
+  out += '{';
+  bool first = true;
+  for (const auto& [name, value] : labels) {
+    if (!first) out += ',';
+    first = false;
+    out += name;
+    out += "=\"";
+    AppendEscapedLabelValue(value, out);
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+SeriesFamily::SeriesFamily(std::string name, std::string help,
+                           prometheus::MetricType type,
+                           prometheus::Registry* mirror)
+    : name_(std::move(name)), help_(std::move(help)), type_(type) {
+  if (type_ != prometheus::MetricType::Counter &&
+      type_ != prometheus::MetricType::Gauge) {
+    throw std::invalid_argument("SeriesFamily holds counters and gauges only");
+  }
+  if (mirror == nullptr) return;
+  if (type_ == prometheus::MetricType::Counter) {
+    mirror_counters_ =
+        &prometheus::BuildCounter().Name(name_).Help(help_).Register(*mirror);
+  } else {
+    mirror_gauges_ =
+        &prometheus::BuildGauge().Name(name_).Help(help_).Register(*mirror);
+  }
+}
+
+Series& SeriesFamily::Add(const prometheus::Labels& labels) {
+  std::string rendered = RenderLabels(labels);
+  if (auto it = by_labels_.find(rendered); it != by_labels_.end()) {
+    ++it->second->refs_;
+    return *it->second;
+  }
+  auto series = std::make_unique<Series>();
+  series->labels_ = std::move(rendered);
+  series->index_ = series_.size();
+  series->refs_ = 1;
+  if (mirror_counters_ != nullptr) {
+    series->mirror_counter_ = &mirror_counters_->Add(labels);
+  }
+  if (mirror_gauges_ != nullptr) {
+    series->mirror_gauge_ = &mirror_gauges_->Add(labels);
+  }
+  Series& ref = *series;
+  series_.push_back(std::move(series));
+  by_labels_.emplace(ref.labels_, &ref);
+  return ref;
+}
+
+void SeriesFamily::Remove(Series* series) {
+  if (series == nullptr || series->index_ >= series_.size() ||
+      series_[series->index_].get() != series) {
+    return;
+  }
+  if (--series->refs_ > 0) return;
+  if (series->mirror_counter_ != nullptr) {
+    mirror_counters_->Remove(series->mirror_counter_);
+  }
+  if (series->mirror_gauge_ != nullptr) {
+    mirror_gauges_->Remove(series->mirror_gauge_);
+  }
+  by_labels_.erase(series->labels_);
+  const std::size_t index = series->index_;
+  if (index + 1 != series_.size()) {
+    series_[index] = std::move(series_.back());
+    series_[index]->index_ = index;
+  }
+  series_.pop_back();
+}
+
+Series* SeriesFamily::Find(const prometheus::Labels& labels) const {
+  auto it = by_labels_.find(RenderLabels(labels));
+  return it == by_labels_.end() ? nullptr : it->second;
+}
+
+void SeriesFamily::Write(ExpositionFormat format, std::string& out) const {
+  if (series_.empty()) return;
+  const std::string_view name = FamilyName(name_, type_, format);
+  AppendFamilyHeader(name, help_, type_, format, out);
+  const std::string_view suffix =
+      format == ExpositionFormat::kOpenMetrics100 &&
+              type_ == prometheus::MetricType::Counter
+          ? "_total"
+          : "";
+  for (const auto& series : series_) {
+    out.append(name);
+    out.append(suffix);
+    out.append(series->labels_);
+    out += ' ';
+    AppendValue(series->value_, out);
+    out += '\n';
+  }
+}
+
+}  // namespace sse
