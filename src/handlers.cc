@@ -4,6 +4,7 @@
 
 #include <boost/url/parse_query.hpp>
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -62,13 +63,20 @@ std::string Gzip(std::string_view data) {
                    Z_DEFAULT_STRATEGY) != Z_OK) {
     throw std::runtime_error("deflateInit2 failed");
   }
+  // Grown in steps, not sized by deflateBound(): an exposition compresses
+  // ~25:1, and a buffer of the input's size would be allocated and zeroed
+  // for nothing on every scrape.
   std::string out;
-  out.resize(deflateBound(&zs, data.size()) + 32);
+  out.resize(std::max<std::size_t>(data.size() / 16, 4096));
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
   zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  int rc = deflate(&zs, Z_FINISH);
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    if (zs.total_out == out.size()) out.resize(out.size() * 2);
+    zs.next_out = reinterpret_cast<Bytef*>(out.data() + zs.total_out);
+    zs.avail_out = static_cast<uInt>(out.size() - zs.total_out);
+    rc = deflate(&zs, Z_FINISH);
+  }
   out.resize(zs.total_out);
   deflateEnd(&zs);
   if (rc != Z_STREAM_END) throw std::runtime_error("deflate failed");
@@ -79,11 +87,18 @@ WebResponse RenderMetrics(const Metrics& metrics, const WebRequest& request) {
   WebResponse res;
   ExpositionFormat format = NegotiateFormat(request.Header("accept"));
   res.content_type = ContentType(format);
+  // Sized like the last exposition, so a large one is not copied as it
+  // grows.
+  static std::atomic<std::size_t> last_size{64 * 1024};
   std::string body;
-  body.reserve(64 * 1024);
+  body.reserve(last_size.load(std::memory_order_relaxed) * 9 / 8);
   metrics.Render(format, body);
+  last_size.store(body.size(), std::memory_order_relaxed);
   if (AcceptsGzip(request.Header("accept-encoding"))) {
-    res.body = Gzip(body);
+    // Compressing costs 3x rendering; off the I/O thread, so that polls and
+    // other scrapes go on meanwhile.
+    res.body = std::move(body);
+    res.finish = [](WebResponse& r) { r.body = Gzip(r.body); };
     res.headers.emplace_back("Content-Encoding", "gzip");
   } else {
     res.body = std::move(body);

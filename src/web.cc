@@ -155,12 +155,17 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
   std::shared_ptr<const Security> security = std::make_shared<Security>();
   // bcrypt runs here, one at a time, never on the I/O thread.
   net::thread_pool auth_pool{1};
+  // WebResponse::finish (gzip of /metrics) runs here.
+  net::thread_pool finish_pool{1};
   bool stopping = false;
 
   Impl(net::any_io_executor ex, WebServerOptions o, WebHandler h)
       : executor(ex), options(std::move(o)), handler(std::move(h)), acceptor(ex) {}
 
-  ~Impl() { auth_pool.join(); }
+  ~Impl() {
+    auth_pool.join();
+    finish_pool.join();
+  }
 
   void Bind() {
     auto [host, port] = SplitListenAddress(options.listen_address);
@@ -243,6 +248,31 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
         token, std::move(auth), std::move(header));
   }
 
+  // Completes with `response` after its finish step ran on the finish pool
+  // (a 500 response if it threw).
+  template <class Token>
+  auto AsyncFinish(WebResponse response, Token&& token) {
+    return net::async_initiate<Token, void(WebResponse)>(
+        [this](auto handler, WebResponse response) {
+          auto work = net::make_work_guard(net::get_associated_executor(handler, executor));
+          net::post(finish_pool, [handler = std::move(handler), work = std::move(work),
+                                  response = std::move(response)]() mutable {
+            auto finish = std::move(response.finish);
+            try {
+              finish(response);
+            } catch (const std::exception& e) {
+              Log(LogLevel::kError, "response could not be finished", {{"err", e.what()}});
+              response = MakeResponse(500, "text/plain; charset=utf-8", "internal error\n");
+            }
+            auto io = work.get_executor();
+            net::post(io, [handler = std::move(handler), response = std::move(response)]() mutable {
+              std::move(handler)(std::move(response));
+            });
+          });
+        },
+        token, std::move(response));
+  }
+
   // Serves requests until the peer goes, an error, or a response that ends
   // the connection. Returns true if this side decided to close.
   template <class Stream>
@@ -297,7 +327,7 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
         Log(LogLevel::kDebug, "unauthorized request",
             {{"path", std::string(req.target())},
              {"remote", RemoteAddress(lowest.socket())}});
-        response = WebResponse{401, "text/plain; charset=utf-8", "Unauthorized\n", {}};
+        response = MakeResponse(401, "text/plain; charset=utf-8", "Unauthorized\n");
         response.headers.emplace_back("WWW-Authenticate",
                                       "Basic realm=\"service_state_exporter\"");
       } else {
@@ -305,8 +335,12 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
           response = handler(MakeRequest(req, lowest.socket()));
         } catch (const std::exception& e) {
           Log(LogLevel::kError, "handler failed", {{"path", std::string(req.target())}, {"err", e.what()}});
-          response = WebResponse{500, "text/plain; charset=utf-8", "internal error\n", {}};
+          response = MakeResponse(500, "text/plain; charset=utf-8", "internal error\n");
         }
+      }
+      if (response.finish) {
+        auto finished = AsyncFinish(std::move(response), net::use_awaitable);
+        response = co_await std::move(finished);
       }
       http::response<http::string_body> res{static_cast<http::status>(response.status),
                                             req.version()};

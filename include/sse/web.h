@@ -33,7 +33,20 @@ struct WebResponse {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  /// Optional last step (compression) that the server runs on a worker
+  /// thread, not the I/O thread, before it sends the response. It may only
+  /// touch the response; an exception becomes a 500 response.
+  std::function<void(WebResponse&)> finish;
 };
+
+/// A response without extra headers.
+inline WebResponse MakeResponse(unsigned status, std::string content_type, std::string body) {
+  WebResponse r;
+  r.status = status;
+  r.content_type = std::move(content_type);
+  r.body = std::move(body);
+  return r;
+}
 
 /// Handles one request; runs on the server's executor. Exceptions become
 /// 500 responses.

@@ -1,12 +1,14 @@
 #include "sse/exposition.h"
 
 #include <prometheus/text_serializer.h>
+#include <zlib.h>
 
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <set>
 #include <sstream>
 
+#include "sse/handlers.h"
 #include "sse/tracker.h"
 #include "support/test_util.h"
 
@@ -221,4 +223,41 @@ TEST_CASE("format negotiation follows the Accept header", "[exposition]") {
   REQUIRE(sse::NegotiateFormat("application/openmetrics-text") == F::kOpenMetrics100);
   REQUIRE(sse::NegotiateFormat("application/openmetrics-text;q=0") == F::kText004);
   REQUIRE(sse::NegotiateFormat("application/openmetrics-text;version=0.0.1") == F::kText004);
+}
+
+TEST_CASE("Gzip output inflates back to the input, compressible or not", "[exposition]") {
+  auto gunzip = [](const std::string& gz) {
+    z_stream zs{};
+    REQUIRE(inflateInit2(&zs, 15 + 16) == Z_OK);
+    std::string out(1 << 16, '\0');
+    std::string result;
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
+    zs.avail_in = static_cast<uInt>(gz.size());
+    int rc = Z_OK;
+    while (rc == Z_OK) {
+      zs.next_out = reinterpret_cast<Bytef*>(out.data());
+      zs.avail_out = static_cast<uInt>(out.size());
+      rc = inflate(&zs, Z_NO_FLUSH);
+      result.append(out.data(), out.size() - zs.avail_out);
+    }
+    inflateEnd(&zs);
+    REQUIRE(rc == Z_STREAM_END);
+    return result;
+  };
+  std::string text;
+  for (int i = 0; i < 100000; ++i) text += "muster_service_up{service_name=\"svc-" + std::to_string(i) + "\"} 1\n";
+  std::string noise(3 << 20, '\0');
+  std::uint64_t x = 88172645463325252ULL;
+  for (char& c : noise) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c = static_cast<char>(x);
+  }
+  for (const std::string& input : {std::string(), std::string("a"), text, noise}) {
+    CAPTURE(input.size());
+    const std::string gz = sse::Gzip(input);
+    REQUIRE(gunzip(gz) == input);
+    if (input.size() > 1000000) REQUIRE(gz.size() < input.size() + input.size() / 100 + 64);
+  }
 }
