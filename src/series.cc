@@ -53,13 +53,16 @@ SeriesFamily::SeriesFamily(std::string name, std::string help,
 }
 
 Series& SeriesFamily::Add(const prometheus::Labels& labels) {
-  std::string rendered = RenderLabels(labels);
+  const std::string rendered = RenderLabels(labels);
   if (auto it = by_labels_.find(rendered); it != by_labels_.end()) {
     ++it->second->refs_;
     return *it->second;
   }
   auto series = std::make_unique<Series>();
-  series->labels_ = std::move(rendered);
+  series->line_.reserve(name_.size() + rendered.size() + 1);
+  series->line_ = name_;
+  series->line_ += rendered;
+  series->line_ += ' ';
   series->index_ = series_.size();
   series->refs_ = 1;
   if (mirror_counters_ != nullptr) {
@@ -70,7 +73,7 @@ Series& SeriesFamily::Add(const prometheus::Labels& labels) {
   }
   Series& ref = *series;
   series_.push_back(std::move(series));
-  by_labels_.emplace(ref.labels_, &ref);
+  by_labels_.emplace(LabelsOf(ref), &ref);
   return ref;
 }
 
@@ -86,7 +89,7 @@ void SeriesFamily::Remove(Series* series) {
   if (series->mirror_gauge_ != nullptr) {
     mirror_gauges_->Remove(series->mirror_gauge_);
   }
-  by_labels_.erase(series->labels_);
+  by_labels_.erase(LabelsOf(*series));
   const std::size_t index = series->index_;
   if (index + 1 != series_.size()) {
     series_[index] = std::move(series_.back());
@@ -100,20 +103,17 @@ Series* SeriesFamily::Find(const prometheus::Labels& labels) const {
   return it == by_labels_.end() ? nullptr : it->second;
 }
 
+std::string_view SeriesFamily::LabelsOf(const Series& series) const {
+  return std::string_view(series.line_).substr(
+      name_.size(), series.line_.size() - name_.size() - 1);
+}
+
 void SeriesFamily::Write(ExpositionFormat format, std::string& out) const {
   if (series_.empty()) return;
-  const std::string_view name = FamilyName(name_, type_, format);
-  AppendFamilyHeader(name, help_, type_, format, out);
-  const std::string_view suffix =
-      format == ExpositionFormat::kOpenMetrics100 &&
-              type_ == prometheus::MetricType::Counter
-          ? "_total"
-          : "";
+  AppendFamilyHeader(FamilyName(name_, type_, format), help_, type_, format,
+                     out);
   for (const auto& series : series_) {
-    out.append(name);
-    out.append(suffix);
-    out.append(series->labels_);
-    out += ' ';
+    out += series->line_;
     AppendValue(series->value_, out);
     out += '\n';
   }

@@ -29,7 +29,9 @@ class Series {
 
  private:
   friend class SeriesFamily;
-  std::string labels_;  // `{a="x",b="y"}`, names sorted, values escaped
+  // The sample line up to its value: `name{a="x",b="y"} ` (label names
+  // sorted, values escaped); the same in both exposition formats.
+  std::string line_;
   double value_ = 0;
   std::size_t index_ = 0;  // position in the family's vector
   int refs_ = 0;           // Add() calls with these labels not yet removed
@@ -70,11 +72,14 @@ class SeriesFamily {
   void Write(ExpositionFormat format, std::string& out) const;
 
  private:
+  std::string_view LabelsOf(const Series& series) const;
+
   std::string name_;
   std::string help_;
   prometheus::MetricType type_;
   std::vector<std::unique_ptr<Series>> series_;
-  std::unordered_map<std::string_view, Series*> by_labels_;  // views of labels_
+  // Keyed by the labels part of each series' line_.
+  std::unordered_map<std::string_view, Series*> by_labels_;
   prometheus::Family<prometheus::Counter>* mirror_counters_ = nullptr;
   prometheus::Family<prometheus::Gauge>* mirror_gauges_ = nullptr;
 };
