@@ -66,6 +66,10 @@ std::string Gzip(std::string_view data) {
   // Grown in steps, not sized by deflateBound(): an exposition compresses
   // ~25:1, and a buffer of the input's size would be allocated and zeroed
   // for nothing on every scrape.
+  struct End {
+    z_stream& zs;
+    ~End() { deflateEnd(&zs); }
+  } end{zs};
   std::string out;
   out.resize(std::max<std::size_t>(data.size() / 16, 4096));
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
@@ -78,7 +82,6 @@ std::string Gzip(std::string_view data) {
     rc = deflate(&zs, Z_FINISH);
   }
   out.resize(zs.total_out);
-  deflateEnd(&zs);
   if (rc != Z_STREAM_END) throw std::runtime_error("deflate failed");
   return out;
 }

@@ -11,7 +11,7 @@ void Series::Set(double value) {
 }
 
 void Series::Increment(double delta) {
-  if (!(delta >= 0)) return;
+  if (counter_ && !(delta >= 0)) return;
   value_ += delta;
   if (mirror_counter_ != nullptr) mirror_counter_->Increment(delta);
   if (mirror_gauge_ != nullptr) mirror_gauge_->Increment(delta);
@@ -42,6 +42,12 @@ SeriesFamily::SeriesFamily(std::string name, std::string help,
       type_ != prometheus::MetricType::Gauge) {
     throw std::invalid_argument("SeriesFamily holds counters and gauges only");
   }
+  // The sample line is the same in both formats only if a counter's name
+  // ends in _total (OpenMetrics writes the family name without it).
+  if (type_ == prometheus::MetricType::Counter &&
+      (name_.size() < 6 || name_.compare(name_.size() - 6, 6, "_total") != 0)) {
+    throw std::invalid_argument("counter name must end in _total: " + name_);
+  }
   if (mirror == nullptr) return;
   if (type_ == prometheus::MetricType::Counter) {
     mirror_counters_ =
@@ -65,15 +71,22 @@ Series& SeriesFamily::Add(const prometheus::Labels& labels) {
   series->line_ += ' ';
   series->index_ = series_.size();
   series->refs_ = 1;
+  series->counter_ = type_ == prometheus::MetricType::Counter;
+  Series& ref = *series;
+  // Index first, then store: if either throws, nothing is left behind.
+  auto it = by_labels_.emplace(LabelsOf(ref), &ref).first;
+  try {
+    series_.push_back(std::move(series));
+  } catch (...) {
+    by_labels_.erase(it);
+    throw;
+  }
   if (mirror_counters_ != nullptr) {
-    series->mirror_counter_ = &mirror_counters_->Add(labels);
+    ref.mirror_counter_ = &mirror_counters_->Add(labels);
   }
   if (mirror_gauges_ != nullptr) {
-    series->mirror_gauge_ = &mirror_gauges_->Add(labels);
+    ref.mirror_gauge_ = &mirror_gauges_->Add(labels);
   }
-  Series& ref = *series;
-  series_.push_back(std::move(series));
-  by_labels_.emplace(LabelsOf(ref), &ref);
   return ref;
 }
 

@@ -155,8 +155,14 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
   std::shared_ptr<const Security> security = std::make_shared<Security>();
   // bcrypt runs here, one at a time, never on the I/O thread.
   net::thread_pool auth_pool{1};
-  // WebResponse::finish (gzip of /metrics) runs here.
+  // WebResponse::finish (gzip of /metrics) runs here, for at most
+  // kMaxFinishing responses at a time; beyond that it runs inline on the
+  // I/O thread, which then renders no further bodies meanwhile. So the
+  // bodies waiting to be finished stay bounded, however many scrapers come
+  // at once (each can be the whole exposition: ~6 MB at 10k services).
+  static constexpr int kMaxFinishing = 2;
   net::thread_pool finish_pool{1};
+  int finishing = 0;  // on the I/O thread only
   bool stopping = false;
 
   Impl(net::any_io_executor ex, WebServerOptions o, WebHandler h)
@@ -248,6 +254,19 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
         token, std::move(auth), std::move(header));
   }
 
+  // Runs and clears the finish step of `response`; a 500 response if it
+  // threw.
+  static void RunFinish(WebResponse& response) {
+    auto finish = std::move(response.finish);
+    response.finish = nullptr;
+    try {
+      finish(response);
+    } catch (const std::exception& e) {
+      Log(LogLevel::kError, "response could not be finished", {{"err", e.what()}});
+      response = MakeResponse(500, "text/plain; charset=utf-8", "internal error\n");
+    }
+  }
+
   // Completes with `response` after its finish step ran on the finish pool
   // (a 500 response if it threw).
   template <class Token>
@@ -257,13 +276,7 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
           auto work = net::make_work_guard(net::get_associated_executor(handler, executor));
           net::post(finish_pool, [handler = std::move(handler), work = std::move(work),
                                   response = std::move(response)]() mutable {
-            auto finish = std::move(response.finish);
-            try {
-              finish(response);
-            } catch (const std::exception& e) {
-              Log(LogLevel::kError, "response could not be finished", {{"err", e.what()}});
-              response = MakeResponse(500, "text/plain; charset=utf-8", "internal error\n");
-            }
+            RunFinish(response);
             auto io = work.get_executor();
             net::post(io, [handler = std::move(handler), response = std::move(response)]() mutable {
               std::move(handler)(std::move(response));
@@ -338,9 +351,13 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
           response = MakeResponse(500, "text/plain; charset=utf-8", "internal error\n");
         }
       }
-      if (response.finish) {
+      if (response.finish && finishing < kMaxFinishing) {
+        ++finishing;
         auto finished = AsyncFinish(std::move(response), net::use_awaitable);
         response = co_await std::move(finished);
+        --finishing;
+      } else if (response.finish) {
+        RunFinish(response);
       }
       http::response<http::string_body> res{static_cast<http::status>(response.status),
                                             req.version()};

@@ -23,7 +23,8 @@ namespace sse {
 class Series {
  public:
   void Set(double value);
-  /// Adds `delta`; a negative delta is ignored (as prometheus-cpp does).
+  /// Adds `delta`; in a counter a negative delta is ignored (as
+  /// prometheus-cpp does).
   void Increment(double delta = 1);
   double Value() const { return value_; }
 
@@ -35,6 +36,7 @@ class Series {
   double value_ = 0;
   std::size_t index_ = 0;  // position in the family's vector
   int refs_ = 0;           // Add() calls with these labels not yet removed
+  bool counter_ = false;
   prometheus::Counter* mirror_counter_ = nullptr;
   prometheus::Gauge* mirror_gauge_ = nullptr;
 };

@@ -286,3 +286,21 @@ TEST_CASE("process_open_fds counts this process's descriptors", "[exposition]") 
   for (int fd : fds) close(fd);
   REQUIRE(open_fds() == before);
 }
+
+TEST_CASE("a SeriesFamily counts like prometheus-cpp and refuses what it cannot write", "[exposition]") {
+  REQUIRE_THROWS_AS(sse::SeriesFamily("polls_count", "h", prometheus::MetricType::Counter), std::invalid_argument);
+  REQUIRE_THROWS_AS(sse::SeriesFamily("h", "h", prometheus::MetricType::Histogram), std::invalid_argument);
+  sse::SeriesFamily counters("x_total", "h", prometheus::MetricType::Counter);
+  sse::SeriesFamily gauges("x", "h", prometheus::MetricType::Gauge);
+  sse::Series& c = counters.Add({{"a", "1"}});
+  sse::Series& g = gauges.Add({{"a", "1"}});
+  c.Increment(2);
+  c.Increment(-1);  // a counter never goes down
+  g.Increment(2);
+  g.Increment(-1.5);
+  REQUIRE(c.Value() == 2);
+  REQUIRE(g.Value() == 0.5);
+  std::string om;
+  counters.Write(sse::ExpositionFormat::kOpenMetrics100, om);
+  REQUIRE(om == "# HELP x h\n# TYPE x counter\nx_total{a=\"1\"} 2\n");
+}

@@ -4,9 +4,12 @@
 #include <boost/asio/post.hpp>
 #include <catch2/catch.hpp>
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <memory>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "support/test_util.h"
 
@@ -76,4 +79,27 @@ TEST_CASE("a response's finish step runs off the I/O thread before it is sent", 
   REQUIRE(broken.status == 500);
   REQUIRE(broken.body.find("compressor") == std::string::npos);
   REQUIRE(sse::test::HttpGet(server.port(), "/b").body == "finish me /b done");
+}
+
+TEST_CASE("finish steps beyond two at a time run on the I/O thread, bounding waiting bodies", "[web]") {
+  std::atomic<std::thread::id> io_thread{};
+  std::atomic<int> inline_runs{0}, pool_runs{0};
+  Server server([&](const sse::WebRequest&) {
+    io_thread = std::this_thread::get_id();
+    sse::WebResponse res = sse::MakeResponse(200, "text/plain", "slow");
+    res.finish = [&](sse::WebResponse& r) {
+      ++(std::this_thread::get_id() == io_thread.load() ? inline_runs : pool_runs);
+      std::this_thread::sleep_for(std::chrono::milliseconds(150));
+      r.body += " done";
+    };
+    return res;
+  });
+  std::vector<std::future<sse::test::HttpReply>> replies;
+  for (int i = 0; i < 5; ++i) {
+    replies.push_back(std::async(std::launch::async, [&] { return sse::test::HttpGet(server.port(), "/"); }));
+  }
+  for (auto& reply : replies) REQUIRE(reply.get().body == "slow done");
+  REQUIRE(inline_runs + pool_runs == 5);
+  REQUIRE(inline_runs >= 1);
+  REQUIRE(pool_runs >= 1);
 }
