@@ -88,23 +88,23 @@ std::string Gzip(std::string_view data) {
 
 WebResponse RenderMetrics(const Metrics& metrics, const WebRequest& request) {
   WebResponse res;
-  ExpositionFormat format = NegotiateFormat(request.Header("accept"));
+  const ExpositionFormat format = NegotiateFormat(request.Header("accept"));
   res.content_type = ContentType(format);
-  // Sized like the last exposition, so a large one is not copied as it
-  // grows.
-  static std::atomic<std::size_t> last_size{64 * 1024};
-  std::string body;
-  body.reserve(last_size.load(std::memory_order_relaxed) * 9 / 8);
-  metrics.Render(format, body);
-  last_size.store(body.size(), std::memory_order_relaxed);
+  // Rendered when the server has room for it (WebResponse::render), not
+  // now: a crowd of scrapers then waits without holding a body each.
+  res.render = [&metrics, format](WebResponse& r) {
+    // Sized like the last exposition, so a large one is not copied as it
+    // grows.
+    static std::atomic<std::size_t> last_size{64 * 1024};
+    r.body.reserve(last_size.load(std::memory_order_relaxed) * 9 / 8);
+    metrics.Render(format, r.body);
+    last_size.store(r.body.size(), std::memory_order_relaxed);
+  };
   if (AcceptsGzip(request.Header("accept-encoding"))) {
     // Compressing costs 3x rendering; off the I/O thread, so that polls and
     // other scrapes go on meanwhile.
-    res.body = std::move(body);
     res.finish = [](WebResponse& r) { r.body = Gzip(r.body); };
     res.headers.emplace_back("Content-Encoding", "gzip");
-  } else {
-    res.body = std::move(body);
   }
   res.headers.emplace_back("Vary", "Accept, Accept-Encoding");
   return res;

@@ -15,6 +15,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/pct_string_view.hpp>
 #include <charconv>
+#include <deque>
 #include <optional>
 #include <set>
 
@@ -155,14 +156,16 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
   std::shared_ptr<const Security> security = std::make_shared<Security>();
   // bcrypt runs here, one at a time, never on the I/O thread.
   net::thread_pool auth_pool{1};
-  // WebResponse::finish (gzip of /metrics) runs here, for at most
-  // kMaxFinishing responses at a time; beyond that it runs inline on the
-  // I/O thread, which then renders no further bodies meanwhile. So the
-  // bodies waiting to be finished stay bounded, however many scrapers come
-  // at once (each can be the whole exposition: ~6 MB at 10k services).
-  static constexpr int kMaxFinishing = 2;
+  // Heavy responses (WebResponse::render, ::finish: the exposition and its
+  // gzip) are produced for at most kMaxHeavy requests at a time; the others
+  // wait, without a body, until one is done. So the bodies in memory stay
+  // bounded however many scrapers come at once (each is the whole
+  // exposition: ~6 MB at 10k services), and the I/O thread only renders.
+  static constexpr int kMaxHeavy = 2;
+  int heavy = 0;                          // on the I/O thread only
+  std::deque<net::steady_timer*> heavy_waiters;  // woken in order
+  // WebResponse::finish runs here.
   net::thread_pool finish_pool{1};
-  int finishing = 0;  // on the I/O thread only
   bool stopping = false;
 
   Impl(net::any_io_executor ex, WebServerOptions o, WebHandler h)
@@ -254,15 +257,17 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
         token, std::move(auth), std::move(header));
   }
 
-  // Runs and clears the finish step of `response`; a 500 response if it
-  // threw.
-  static void RunFinish(WebResponse& response) {
-    auto finish = std::move(response.finish);
-    response.finish = nullptr;
+  // Runs and clears one step (render or finish) of `response`, if set; a
+  // 500 response if it threw.
+  static void RunStep(WebResponse& response, std::function<void(WebResponse&)>& step,
+                      const char* failure) {
+    if (!step) return;
+    auto run = std::move(step);
+    step = nullptr;
     try {
-      finish(response);
+      run(response);
     } catch (const std::exception& e) {
-      Log(LogLevel::kError, "response could not be finished", {{"err", e.what()}});
+      Log(LogLevel::kError, failure, {{"err", e.what()}});
       response = MakeResponse(500, "text/plain; charset=utf-8", "internal error\n");
     }
   }
@@ -276,7 +281,7 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
           auto work = net::make_work_guard(net::get_associated_executor(handler, executor));
           net::post(finish_pool, [handler = std::move(handler), work = std::move(work),
                                   response = std::move(response)]() mutable {
-            RunFinish(response);
+            RunStep(response, response.finish, "response could not be finished");
             auto io = work.get_executor();
             net::post(io, [handler = std::move(handler), response = std::move(response)]() mutable {
               std::move(handler)(std::move(response));
@@ -351,13 +356,29 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
           response = MakeResponse(500, "text/plain; charset=utf-8", "internal error\n");
         }
       }
-      if (response.finish && finishing < kMaxFinishing) {
-        ++finishing;
-        auto finished = AsyncFinish(std::move(response), net::use_awaitable);
-        response = co_await std::move(finished);
-        --finishing;
-      } else if (response.finish) {
-        RunFinish(response);
+      if (response.render || response.finish) {
+        if (heavy < kMaxHeavy && heavy_waiters.empty()) {
+          ++heavy;
+        } else {
+          // First come, first served: a slot is handed to the longest
+          // waiter (heavy stays counted), so a keep-alive scraper that asks
+          // again at once cannot overtake the queue.
+          net::steady_timer waiter(executor, std::chrono::steady_clock::time_point::max());
+          heavy_waiters.push_back(&waiter);
+          auto woken = co_await waiter.async_wait(kUseTuple);  // by cancel()
+          (void)woken;
+        }
+        RunStep(response, response.render, "response could not be rendered");
+        if (response.finish) {
+          auto finished = AsyncFinish(std::move(response), net::use_awaitable);
+          response = co_await std::move(finished);
+        }
+        if (heavy_waiters.empty()) {
+          --heavy;
+        } else {
+          heavy_waiters.front()->cancel();
+          heavy_waiters.pop_front();
+        }
       }
       http::response<http::string_body> res{static_cast<http::status>(response.status),
                                             req.version()};

@@ -48,8 +48,10 @@ struct ExporterStatus {
 /// JSON document of `/api/v1/status`. Thread-safe.
 std::string RenderStatusJson(const ExporterStatus& status);
 
-/// Renders `/metrics`: negotiates the format from Accept and gzips when
-/// Accept-Encoding allows it. Thread-safe.
+/// The `/metrics` response: negotiates the format from Accept; its render
+/// step writes the exposition of `metrics` (on the thread that owns them),
+/// its finish step gzips when Accept-Encoding allows it. `metrics` must
+/// outlive the response.
 WebResponse RenderMetrics(const Metrics& metrics, const WebRequest& request);
 
 /// Compresses `data` as gzip (fast level). Throws std::runtime_error on a

@@ -33,9 +33,14 @@ struct WebResponse {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  /// Optional: makes the body on the I/O thread when the server has room
+  /// for another heavy response (a few at a time; the others wait without a
+  /// body), so a crowd of scrapers cannot make the server hold a body each.
+  std::function<void(WebResponse&)> render;
   /// Optional last step (compression) that the server runs on a worker
-  /// thread, not the I/O thread, before it sends the response. It may only
-  /// touch the response; an exception becomes a 500 response.
+  /// thread, not the I/O thread, after render and before it sends the
+  /// response. It may only touch the response.
+  /// An exception in either step becomes a 500 response.
   std::function<void(WebResponse&)> finish;
 };
 
