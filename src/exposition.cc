@@ -58,10 +58,7 @@ void AppendSample(std::string_view name, std::string_view suffix,
     for (const auto& label : metric.label) {
       if (!first) out += ',';
       first = false;
-      out += label.name;
-      out += "=\"";
-      AppendEscapedLabelValue(label.value, out);
-      out += '"';
+      AppendLabel(label.name, label.value, out);
     }
     if (!extra_name.empty()) {
       if (!first) out += ',';
@@ -127,6 +124,14 @@ void AppendValue(double value, std::string& out) {
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
     out.append(buf, end);
   }
+}
+
+void AppendLabel(std::string_view name, std::string_view value,
+                 std::string& out) {
+  out.append(name);
+  out += "=\"";
+  AppendEscapedLabelValue(value, out);
+  out += '"';
 }
 
 void AppendEscapedLabelValue(std::string_view value, std::string& out) {

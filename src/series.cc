@@ -25,10 +25,7 @@ std::string RenderLabels(const prometheus::Labels& labels) {
   for (const auto& [name, value] : labels) {
     if (!first) out += ',';
     first = false;
-    out += name;
-    out += "=\"";
-    AppendEscapedLabelValue(value, out);
-    out += '"';
+    AppendLabel(name, value, out);
   }
   out += '}';
   return out;

@@ -226,35 +226,24 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
     return r;
   }
 
-  // Completes with true if `header` holds valid basic auth credentials. A
-  // cache miss runs bcrypt on the auth pool; the handler is then invoked on
-  // its own executor (the I/O thread), the way any asio operation is.
-  template <class Token>
-  auto AsyncAuthorize(std::shared_ptr<BasicAuthenticator> auth,
-                      std::string header, Token&& token) {
-    return net::async_initiate<Token, void(bool)>(
-        [this](auto handler, std::shared_ptr<BasicAuthenticator> auth,
-               std::string header) {
-          const std::optional<bool> cached = auth->CheckCached(header);
-          auto io = net::get_associated_executor(handler, executor);
-          if (cached.has_value()) {
-            net::post(io, [handler = std::move(handler), ok = *cached]() mutable {
-              std::move(handler)(ok);
-            });
-            return;
-          }
-          auto work = net::make_work_guard(io);
-          net::post(auth_pool, [handler = std::move(handler), work = std::move(work),
-                                auth = std::move(auth),
-                                header = std::move(header)]() mutable {
-            const bool ok = auth->Verify(header);
-            auto io = work.get_executor();
-            net::post(io, [handler = std::move(handler), ok]() mutable {
-              std::move(handler)(ok);
+  // Runs `work` on `pool` and completes with its result on the handler's
+  // own executor (the I/O thread), the way any asio operation does: bcrypt
+  // and compression never run on the I/O thread.
+  template <class Result, class Work, class Token>
+  auto AsyncOnPool(net::thread_pool& pool, Work work, Token&& token) {
+    return net::async_initiate<Token, void(Result)>(
+        [this, &pool](auto handler, Work work) {
+          auto guard = net::make_work_guard(net::get_associated_executor(handler, executor));
+          net::post(pool, [handler = std::move(handler), guard = std::move(guard),
+                           work = std::move(work)]() mutable {
+            Result result = work();
+            auto io = guard.get_executor();
+            net::post(io, [handler = std::move(handler), result = std::move(result)]() mutable {
+              std::move(handler)(std::move(result));
             });
           });
         },
-        token, std::move(auth), std::move(header));
+        token, std::move(work));
   }
 
   // Runs and clears one step (render or finish) of `response`, if set; a
@@ -270,25 +259,6 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
       Log(LogLevel::kError, failure, {{"err", e.what()}});
       response = MakeResponse(500, "text/plain; charset=utf-8", "internal error\n");
     }
-  }
-
-  // Completes with `response` after its finish step ran on the finish pool
-  // (a 500 response if it threw).
-  template <class Token>
-  auto AsyncFinish(WebResponse response, Token&& token) {
-    return net::async_initiate<Token, void(WebResponse)>(
-        [this](auto handler, WebResponse response) {
-          auto work = net::make_work_guard(net::get_associated_executor(handler, executor));
-          net::post(finish_pool, [handler = std::move(handler), work = std::move(work),
-                                  response = std::move(response)]() mutable {
-            RunStep(response, response.finish, "response could not be finished");
-            auto io = work.get_executor();
-            net::post(io, [handler = std::move(handler), response = std::move(response)]() mutable {
-              std::move(handler)(std::move(response));
-            });
-          });
-        },
-        token, std::move(response));
   }
 
   // Serves requests until the peer goes, an error, or a response that ends
@@ -336,10 +306,16 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
       if (sec.auth) {
         // No temporaries in the co_await expression: GCC 12 destroys such
         // temporaries twice (a double free).
-        auto check = AsyncAuthorize(sec.auth,
-                                    std::string(req[http::field::authorization]),
-                                    net::use_awaitable);
-        authorized = co_await std::move(check);
+        std::string header(req[http::field::authorization]);
+        const std::optional<bool> cached = sec.auth->CheckCached(header);
+        if (cached.has_value()) {
+          authorized = *cached;
+        } else {
+          auto check = AsyncOnPool<bool>(
+              auth_pool, [auth = sec.auth, header = std::move(header)] { return auth->Verify(header); },
+              net::use_awaitable);
+          authorized = co_await std::move(check);
+        }
       }
       if (!authorized) {
         Log(LogLevel::kDebug, "unauthorized request",
@@ -370,7 +346,13 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
         }
         RunStep(response, response.render, "response could not be rendered");
         if (response.finish) {
-          auto finished = AsyncFinish(std::move(response), net::use_awaitable);
+          auto finished = AsyncOnPool<WebResponse>(
+              finish_pool,
+              [response = std::move(response)]() mutable {
+                RunStep(response, response.finish, "response could not be finished");
+                return std::move(response);
+              },
+              net::use_awaitable);
           response = co_await std::move(finished);
         }
         if (heavy_waiters.empty()) {

@@ -40,6 +40,10 @@ void AppendFamilyHeader(std::string_view name, std::string_view help,
 /// "NaN".
 void AppendValue(double value, std::string& out);
 
+/// Appends `name="value"`, the value escaped.
+void AppendLabel(std::string_view name, std::string_view value,
+                 std::string& out);
+
 /// Appends a label value escaped for the exposition formats (\\, \", \n).
 void AppendEscapedLabelValue(std::string_view value, std::string& out);
 

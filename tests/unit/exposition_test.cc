@@ -136,14 +136,16 @@ TEST_CASE("direct per-service families equal prometheus-cpp's output", "[exposit
   const std::vector<std::string> states = {"running", "failed", "x\"} 1\nfake{a=\"b",
                                            "back\\slash", "starting", "unknown"};
   double now = 1700000000.5;
+  // Every seventh name tries to break out of its label value.
+  auto name_of = [](int i) { return "svc-" + std::to_string(i) + (i % 7 == 0 ? "\n\"}" : ""); };
   for (int i = 0; i < 60; ++i) {
-    const std::string name = "svc-" + std::to_string(i) + (i % 7 == 0 ? "\n\"}" : "");
+    const std::string name = name_of(i);
     tracker.Add(name, i % 3 ? "MCPServer" : "api", i % 4 ? sse::TrackerOptions{} : capped, now);
   }
   for (int round = 0; round < 12; ++round) {
     now += 1.25;
     for (int i = 0; i < 60; ++i) {
-      const std::string name = "svc-" + std::to_string(i) + (i % 7 == 0 ? "\n\"}" : "");
+      const std::string name = name_of(i);
       tracker.Observe(name, states[(i * 7 + round * (i % 5)) % states.size()], now);
       const prometheus::Labels labels{{"service_name", name}, {"outcome", round % 3 ? "ok" : "timeout"}};
       auto& polls = metrics.polls.Add(labels);
@@ -157,7 +159,7 @@ TEST_CASE("direct per-service families equal prometheus-cpp's output", "[exposit
     }
   }
   // Services that go away lose every series; one comes back as a new type.
-  for (int i = 0; i < 60; i += 5) tracker.Remove("svc-" + std::to_string(i) + (i % 7 == 0 ? "\n\"}" : ""));
+  for (int i = 0; i < 60; i += 5) tracker.Remove(name_of(i));
   tracker.Add("svc-1", "other-type", {}, now);
   sse::PersistedService saved;
   saved.type = "api";
@@ -181,7 +183,7 @@ TEST_CASE("direct per-service families equal prometheus-cpp's output", "[exposit
   // Removing every service leaves no per-service series, in both.
   for (const auto& name : tracker.Names()) tracker.Remove(name);
   for (int i = 0; i < 60; ++i) {
-    const std::string name = "svc-" + std::to_string(i) + (i % 7 == 0 ? "\n\"}" : "");
+    const std::string name = name_of(i);
     for (const char* outcome : {"ok", "timeout"}) {
       for (int refs = 0; refs < 100; ++refs) {
         sse::Series* s = metrics.polls.Find({{"service_name", name}, {"outcome", outcome}});
