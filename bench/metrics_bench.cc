@@ -51,7 +51,8 @@ std::unique_ptr<sse::Tracker> Populate(sse::Metrics& metrics, int services) {
     const std::string name = "svc-" + std::to_string(i);
     tracker->Add(name, "service", options, 1.7e9);
     tracker->Observe(name, "running", 1.7e9 + 1);
-    metrics.polls.Add({{"service_name", name}, {"outcome", "ok"}}).Increment(12345);
+    metrics.polls.Add({{"service_name", name}, {"outcome", "ok"}})
+        .Increment(12345);
     metrics.last_poll.Add({{"service_name", name}}).Set(1.7e9 + 1.25);
     metrics.poll_duration.Observe(0.0004);
   }
@@ -77,7 +78,8 @@ int main(int argc, char** argv) {
   const double render_total = MedianMs(repeat, [&] {
     sse::WebResponse res = sse::RenderMetrics(metrics, req);
     res.render(res);
-    if (res.finish) res.finish(res);  // the gzip step, which the server runs off the I/O thread
+    // The gzip step, which the server runs off the I/O thread.
+    if (res.finish) res.finish(res);
   });
   const double rss_render = RssMiB();
   std::string text;
@@ -87,9 +89,10 @@ int main(int argc, char** argv) {
   });
   std::string gz;
   const double gzip = MedianMs(repeat, [&] { gz = sse::Gzip(text); });
-  std::printf("services %d: Render %.1f ms (%zu bytes), Gzip %.1f ms (%zu bytes), "
-              "RenderMetrics %.1f ms\n",
-              services, render, text.size(), gzip, gz.size(), render_total);
+  std::printf(
+      "services %d: Render %.1f ms (%zu bytes), Gzip %.1f ms (%zu bytes), "
+      "RenderMetrics %.1f ms\n",
+      services, render, text.size(), gzip, gz.size(), render_total);
   std::printf("RSS: %.1f MiB for the series, %.1f MiB after RenderMetrics\n",
               rss_setup - rss_start, rss_render - rss_start);
 
@@ -97,14 +100,18 @@ int main(int argc, char** argv) {
   sse::Metrics mirrored("muster", /*mirror=*/true);
   auto mirrored_tracker = Populate(mirrored, services);
   std::vector<prometheus::MetricFamily> families;
-  const double collect = MedianMs(repeat, [&] { families = mirrored.mirror_registry()->Collect(); });
+  const double collect = MedianMs(
+      repeat, [&] { families = mirrored.mirror_registry()->Collect(); });
   std::string old_text;
   const double write = MedianMs(repeat, [&] {
     old_text.clear();
     sse::WriteExposition(families, sse::ExpositionFormat::kText004, old_text);
   });
-  std::printf("prometheus-cpp: Collect %.1f ms + WriteExposition %.1f ms (%zu bytes) = %.1f ms; "
-              "Render is %.1fx faster\n",
-              collect, write, old_text.size(), collect + write, (collect + write) / render);
+  std::printf(
+      "prometheus-cpp: Collect %.1f ms + WriteExposition %.1f ms (%zu bytes) = "
+      "%.1f ms; "
+      "Render is %.1fx faster\n",
+      collect, write, old_text.size(), collect + write,
+      (collect + write) / render);
   return 0;
 }

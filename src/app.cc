@@ -779,19 +779,22 @@ struct App::Impl {
   WebResponse Handle(const WebRequest& req) {
     const bool get = req.method == "GET" || req.method == "HEAD";
     auto not_allowed = [](const char* allow) {
-      WebResponse r = MakeResponse(405, "text/plain; charset=utf-8", "Method Not Allowed\n");
+      WebResponse r = MakeResponse(405, "text/plain; charset=utf-8",
+                                   "Method Not Allowed\n");
       r.headers.emplace_back("Allow", allow);
       return r;
     };
     if (req.path == "/-/reload") {
       if (!flags.enable_lifecycle) {
-        return MakeResponse(403, "text/plain; charset=utf-8",
-                "Lifecycle API is not enabled (--web.enable-lifecycle).\n");
+        return MakeResponse(
+            403, "text/plain; charset=utf-8",
+            "Lifecycle API is not enabled (--web.enable-lifecycle).\n");
       }
       if (req.method != "POST" && req.method != "PUT") return not_allowed("POST, PUT");
       std::string error;
       if (!Reload(error)) {
-        return MakeResponse(500, "text/plain; charset=utf-8", "failed to reload config: " + error + "\n");
+        return MakeResponse(500, "text/plain; charset=utf-8",
+                            "failed to reload config: " + error + "\n");
       }
       return MakeResponse(200, "text/plain; charset=utf-8", "");
     }
@@ -799,30 +802,37 @@ struct App::Impl {
                        req.path == "/api/v1/services" || req.path == "/api/v1/status" ||
                        req.path == "/-/healthy" ||
                        req.path == "/-/ready";
-    if (!known) return MakeResponse(404, "text/plain; charset=utf-8", "404 page not found\n");
+    if (!known)
+      return MakeResponse(404, "text/plain; charset=utf-8",
+                          "404 page not found\n");
     if (!get) return not_allowed("GET, HEAD");
     if (req.path == flags.telemetry_path) return RenderMetrics(*metrics, req);
     if (req.path == "/-/healthy") {
-      return MakeResponse(200, "text/plain; charset=utf-8", "Service State Exporter is Healthy.\n");
+      return MakeResponse(200, "text/plain; charset=utf-8",
+                          "Service State Exporter is Healthy.\n");
     }
     if (req.path == "/-/ready") {
       auto [polled, total] = Readiness();
       if (config && polled >= total) {
-        return MakeResponse(200, "text/plain; charset=utf-8", "Service State Exporter is Ready.\n");
+        return MakeResponse(200, "text/plain; charset=utf-8",
+                            "Service State Exporter is Ready.\n");
       }
       return MakeResponse(503, "text/plain; charset=utf-8",
-              "Not ready: " + std::to_string(polled) + " of " + std::to_string(total) +
-                  " targets polled.\n");
+                          "Not ready: " + std::to_string(polled) + " of " +
+                              std::to_string(total) + " targets polled.\n");
     }
     if (req.path == "/api/v1/status") {
       return MakeResponse(200, "application/json", RenderStatusJson(Status()));
     }
     if (req.path == "/api/v1/services") {
-      return MakeResponse(200, "application/json",
-              RenderServicesJson(Rows(QueryParam(req.query, "name"), QueryParam(req.query, "state"))));
+      return MakeResponse(
+          200, "application/json",
+          RenderServicesJson(Rows(QueryParam(req.query, "name"),
+                                  QueryParam(req.query, "state"))));
     }
-    return MakeResponse(200, "text/html; charset=utf-8",
-            RenderLandingPage(Rows("", ""), flags.telemetry_path, UnixNow()));
+    return MakeResponse(
+        200, "text/html; charset=utf-8",
+        RenderLandingPage(Rows("", ""), flags.telemetry_path, UnixNow()));
   }
 
   // ---- lifecycle ---------------------------------------------------------

@@ -2,9 +2,9 @@
 
 #include <zlib.h>
 
-#include <boost/url/parse_query.hpp>
 #include <algorithm>
 #include <atomic>
+#include <boost/url/parse_query.hpp>
 #include <cmath>
 #include <ctime>
 #include <nlohmann/json.hpp>

@@ -1,8 +1,8 @@
 #include "sse/process_metrics.h"
 
 #include <dirent.h>
-#include <sys/stat.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>

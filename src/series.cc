@@ -114,8 +114,8 @@ Series* SeriesFamily::Find(const prometheus::Labels& labels) const {
 }
 
 std::string_view SeriesFamily::LabelsOf(const Series& series) const {
-  return std::string_view(series.line_).substr(
-      name_.size(), series.line_.size() - name_.size() - 1);
+  return std::string_view(series.line_)
+      .substr(name_.size(), series.line_.size() - name_.size() - 1);
 }
 
 void SeriesFamily::Write(ExpositionFormat format, std::string& out) const {

@@ -87,17 +87,15 @@ Series& Tracker::StateGauge(Service& s, const std::string& state) {
   return gauge;
 }
 
-Series& Tracker::TransitionCounter(Service& s,
-                                                const std::string& from,
-                                                const std::string& to) {
+Series& Tracker::TransitionCounter(Service& s, const std::string& from,
+                                   const std::string& to) {
   auto key = std::make_pair(from, to);
   auto it = s.transitions.find(key);
   if (it != s.transitions.end()) return *it->second;
-  Series& counter = metrics_.transitions.Add(
-      {{"service_name", s.name},
-       {"service_type", s.type},
-       {"from_state", from},
-       {"to_state", to}});
+  Series& counter = metrics_.transitions.Add({{"service_name", s.name},
+                                              {"service_type", s.type},
+                                              {"from_state", from},
+                                              {"to_state", to}});
   s.transitions.emplace(key, &counter);
   return counter;
 }

@@ -3,9 +3,9 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -162,7 +162,7 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
   // bounded however many scrapers come at once (each is the whole
   // exposition: ~6 MB at 10k services), and the I/O thread only renders.
   static constexpr int kMaxHeavy = 2;
-  int heavy = 0;                          // on the I/O thread only
+  int heavy = 0;                                 // on the I/O thread only
   std::deque<net::steady_timer*> heavy_waiters;  // woken in order
   // WebResponse::finish runs here.
   net::thread_pool finish_pool{1};
@@ -233,22 +233,26 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
   auto AsyncOnPool(net::thread_pool& pool, Work work, Token&& token) {
     return net::async_initiate<Token, void(Result)>(
         [this, &pool](auto handler, Work work) {
-          auto guard = net::make_work_guard(net::get_associated_executor(handler, executor));
-          net::post(pool, [handler = std::move(handler), guard = std::move(guard),
-                           work = std::move(work)]() mutable {
-            Result result = work();
-            auto io = guard.get_executor();
-            net::post(io, [handler = std::move(handler), result = std::move(result)]() mutable {
-              std::move(handler)(std::move(result));
-            });
-          });
+          auto guard = net::make_work_guard(
+              net::get_associated_executor(handler, executor));
+          net::post(pool,
+                    [handler = std::move(handler), guard = std::move(guard),
+                     work = std::move(work)]() mutable {
+                      Result result = work();
+                      auto io = guard.get_executor();
+                      net::post(io, [handler = std::move(handler),
+                                     result = std::move(result)]() mutable {
+                        std::move(handler)(std::move(result));
+                      });
+                    });
         },
         token, std::move(work));
   }
 
   // Runs and clears one step (render or finish) of `response`, if set; a
   // 500 response if it threw.
-  static void RunStep(WebResponse& response, std::function<void(WebResponse&)>& step,
+  static void RunStep(WebResponse& response,
+                      std::function<void(WebResponse&)>& step,
                       const char* failure) {
     if (!step) return;
     auto run = std::move(step);
@@ -257,7 +261,8 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
       run(response);
     } catch (const std::exception& e) {
       Log(LogLevel::kError, failure, {{"err", e.what()}});
-      response = MakeResponse(500, "text/plain; charset=utf-8", "internal error\n");
+      response =
+          MakeResponse(500, "text/plain; charset=utf-8", "internal error\n");
     }
   }
 
@@ -312,7 +317,10 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
           authorized = *cached;
         } else {
           auto check = AsyncOnPool<bool>(
-              auth_pool, [auth = sec.auth, header = std::move(header)] { return auth->Verify(header); },
+              auth_pool,
+              [auth = sec.auth, header = std::move(header)] {
+                return auth->Verify(header);
+              },
               net::use_awaitable);
           authorized = co_await std::move(check);
         }
@@ -321,7 +329,8 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
         Log(LogLevel::kDebug, "unauthorized request",
             {{"path", std::string(req.target())},
              {"remote", RemoteAddress(lowest.socket())}});
-        response = MakeResponse(401, "text/plain; charset=utf-8", "Unauthorized\n");
+        response =
+            MakeResponse(401, "text/plain; charset=utf-8", "Unauthorized\n");
         response.headers.emplace_back("WWW-Authenticate",
                                       "Basic realm=\"service_state_exporter\"");
       } else {
@@ -329,7 +338,8 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
           response = handler(MakeRequest(req, lowest.socket()));
         } catch (const std::exception& e) {
           Log(LogLevel::kError, "handler failed", {{"path", std::string(req.target())}, {"err", e.what()}});
-          response = MakeResponse(500, "text/plain; charset=utf-8", "internal error\n");
+          response = MakeResponse(500, "text/plain; charset=utf-8",
+                                  "internal error\n");
         }
       }
       if (response.render || response.finish) {
@@ -339,7 +349,8 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
           // First come, first served: a slot is handed to the longest
           // waiter (heavy stays counted), so a keep-alive scraper that asks
           // again at once cannot overtake the queue.
-          net::steady_timer waiter(executor, std::chrono::steady_clock::time_point::max());
+          net::steady_timer waiter(
+              executor, std::chrono::steady_clock::time_point::max());
           heavy_waiters.push_back(&waiter);
           auto woken = co_await waiter.async_wait(kUseTuple);  // by cancel()
           (void)woken;
@@ -349,7 +360,8 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
           auto finished = AsyncOnPool<WebResponse>(
               finish_pool,
               [response = std::move(response)]() mutable {
-                RunStep(response, response.finish, "response could not be finished");
+                RunStep(response, response.finish,
+                        "response could not be finished");
                 return std::move(response);
               },
               net::use_awaitable);

@@ -80,9 +80,8 @@ class Metrics {
   prometheus::Gauge& reload_success_timestamp;
 
  private:
-  const SeriesFamily* const families_[7] = {&transitions, &up,    &state,
-                                            &entered,     &changes, &polls,
-                                            &last_poll};
+  const SeriesFamily* const families_[7] = {
+      &transitions, &up, &state, &entered, &changes, &polls, &last_poll};
 };
 
 }  // namespace sse

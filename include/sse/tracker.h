@@ -123,7 +123,7 @@ class Tracker {
   void CommitState(Service& s, const std::string& to, bool counted, double now);
   Series& StateGauge(Service& s, const std::string& state);
   Series& TransitionCounter(Service& s, const std::string& from,
-                                         const std::string& to);
+                            const std::string& to);
   ServiceView MakeView(const Service& s) const;
 
   Metrics& metrics_;

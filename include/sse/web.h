@@ -45,7 +45,8 @@ struct WebResponse {
 };
 
 /// A response without extra headers.
-inline WebResponse MakeResponse(unsigned status, std::string content_type, std::string body) {
+inline WebResponse MakeResponse(unsigned status, std::string content_type,
+                                std::string body) {
   WebResponse r;
   r.status = status;
   r.content_type = std::move(content_type);

@@ -206,9 +206,11 @@ TEST_CASE("the exporter's own series are served", "[exporter]") {
                                 {{"service_name", "fake"}}).value_or(0) > 1.7e9);
   // CPU time is counted in clock ticks (10 ms): a young exporter on a fast
   // machine may show 0, but the series must be there.
-  REQUIRE(sse::test::FindSample(samples, "process_cpu_seconds_total", {}).value_or(-1) >= 0);
-  for (const char* name : {"process_resident_memory_bytes", "process_virtual_memory_bytes",
-                           "process_open_fds", "process_max_fds", "process_start_time_seconds"}) {
+  REQUIRE(sse::test::FindSample(samples, "process_cpu_seconds_total", {})
+              .value_or(-1) >= 0);
+  for (const char* name :
+       {"process_resident_memory_bytes", "process_virtual_memory_bytes",
+        "process_open_fds", "process_max_fds", "process_start_time_seconds"}) {
     CAPTURE(name);
     REQUIRE(sse::test::FindSample(samples, name, {}).value_or(0) > 0);
   }

@@ -1,7 +1,7 @@
 #include "sse/exposition.h"
 
-#include <prometheus/text_serializer.h>
 #include <fcntl.h>
+#include <prometheus/text_serializer.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -26,13 +26,14 @@ std::string Render(const sse::Metrics& metrics, sse::ExpositionFormat format) {
 
 // The `# HELP` and `# TYPE` lines of a text exposition, for families that
 // have at least one sample in `samples`.
-std::set<std::string> HeaderLines(const std::string& text,
-                                  const std::vector<sse::test::Sample>& samples) {
+std::set<std::string> HeaderLines(
+    const std::string& text, const std::vector<sse::test::Sample>& samples) {
   std::set<std::string> names;
   for (const auto& s : samples) {
     for (std::string suffix : {"_bucket", "_sum", "_count", ""}) {
       if (s.name.size() > suffix.size() &&
-          s.name.compare(s.name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+          s.name.compare(s.name.size() - suffix.size(), suffix.size(),
+                         suffix) == 0) {
         names.insert(s.name.substr(0, s.name.size() - suffix.size()));
       }
     }
@@ -53,7 +54,8 @@ std::set<std::string> HeaderLines(const std::string& text,
 // every exposition.
 std::vector<sse::test::Sample> ParseWithoutProcess(const std::string& text) {
   auto samples = sse::test::ParseExposition(text);
-  std::erase_if(samples, [](const auto& s) { return s.name.rfind("process_", 0) == 0; });
+  std::erase_if(samples,
+                [](const auto& s) { return s.name.rfind("process_", 0) == 0; });
   return samples;
 }
 
@@ -127,27 +129,34 @@ TEST_CASE("own writer matches prometheus-cpp's TextSerializer sample for sample"
 // The per-service families are written from their own storage, not through
 // prometheus-cpp; a mirror registry receives every same update, and
 // prometheus-cpp's own serializer of it must give the same exposition.
-TEST_CASE("direct per-service families equal prometheus-cpp's output", "[exposition]") {
+TEST_CASE("direct per-service families equal prometheus-cpp's output",
+          "[exposition]") {
   sse::Metrics metrics("muster", /*mirror=*/true);
   sse::Tracker tracker(metrics);
   sse::TrackerOptions capped;
   capped.max_states = 3;
   capped.transition_after = 2;
-  const std::vector<std::string> states = {"running", "failed", "x\"} 1\nfake{a=\"b",
-                                           "back\\slash", "starting", "unknown"};
+  const std::vector<std::string> states = {
+      "running",     "failed",   "x\"} 1\nfake{a=\"b",
+      "back\\slash", "starting", "unknown"};
   double now = 1700000000.5;
   // Every seventh name tries to break out of its label value.
-  auto name_of = [](int i) { return "svc-" + std::to_string(i) + (i % 7 == 0 ? "\n\"}" : ""); };
+  auto name_of = [](int i) {
+    return "svc-" + std::to_string(i) + (i % 7 == 0 ? "\n\"}" : "");
+  };
   for (int i = 0; i < 60; ++i) {
     const std::string name = name_of(i);
-    tracker.Add(name, i % 3 ? "MCPServer" : "api", i % 4 ? sse::TrackerOptions{} : capped, now);
+    tracker.Add(name, i % 3 ? "MCPServer" : "api",
+                i % 4 ? sse::TrackerOptions{} : capped, now);
   }
   for (int round = 0; round < 12; ++round) {
     now += 1.25;
     for (int i = 0; i < 60; ++i) {
       const std::string name = name_of(i);
-      tracker.Observe(name, states[(i * 7 + round * (i % 5)) % states.size()], now);
-      const prometheus::Labels labels{{"service_name", name}, {"outcome", round % 3 ? "ok" : "timeout"}};
+      tracker.Observe(name, states[(i * 7 + round * (i % 5)) % states.size()],
+                      now);
+      const prometheus::Labels labels{
+          {"service_name", name}, {"outcome", round % 3 ? "ok" : "timeout"}};
       auto& polls = metrics.polls.Add(labels);
       // Add() with the same labels again is the same series; it stays until
       // its last reference is removed.
@@ -171,14 +180,16 @@ TEST_CASE("direct per-service families equal prometheus-cpp's output", "[exposit
   tracker.Observe("restored", "running", now);
 
   REQUIRE(metrics.Family("muster_service_state")->size() > 150);
-  REQUIRE(metrics.Family("muster_service_state_transitions_total")->size() > 100);
+  REQUIRE(metrics.Family("muster_service_state_transitions_total")->size() >
+          100);
   auto collected = metrics.mirror_registry()->Collect();
   for (auto& family : metrics.Collect()) collected.push_back(family);
   std::ostringstream theirs;
   prometheus::TextSerializer().Serialize(theirs, collected);
   const std::string ours = Render(metrics, sse::ExpositionFormat::kText004);
   RequireSameExposition(ours, theirs.str());
-  REQUIRE(sse::test::FindSamples(sse::test::ParseExposition(ours), "fake").empty());
+  REQUIRE(
+      sse::test::FindSamples(sse::test::ParseExposition(ours), "fake").empty());
 
   // Removing every service leaves no per-service series, in both.
   for (const auto& name : tracker.Names()) tracker.Remove(name);
@@ -186,20 +197,24 @@ TEST_CASE("direct per-service families equal prometheus-cpp's output", "[exposit
     const std::string name = name_of(i);
     for (const char* outcome : {"ok", "timeout"}) {
       for (int refs = 0; refs < 100; ++refs) {
-        sse::Series* s = metrics.polls.Find({{"service_name", name}, {"outcome", outcome}});
+        sse::Series* s =
+            metrics.polls.Find({{"service_name", name}, {"outcome", outcome}});
         if (s == nullptr) break;
         metrics.polls.Remove(s);
       }
-      REQUIRE(metrics.polls.Find({{"service_name", name}, {"outcome", outcome}}) == nullptr);
+      REQUIRE(metrics.polls.Find(
+                  {{"service_name", name}, {"outcome", outcome}}) == nullptr);
     }
     metrics.last_poll.Remove(metrics.last_poll.Find({{"service_name", name}}));
   }
   std::ostringstream empty;
-  prometheus::TextSerializer().Serialize(empty, metrics.mirror_registry()->Collect());
+  prometheus::TextSerializer().Serialize(empty,
+                                         metrics.mirror_registry()->Collect());
   REQUIRE(sse::test::ParseExposition(empty.str()).empty());
   const std::string after = Render(metrics, sse::ExpositionFormat::kText004);
   REQUIRE(after.find("muster_service") == std::string::npos);
-  REQUIRE(after.find("service_state_exporter_polls_total") == std::string::npos);
+  REQUIRE(after.find("service_state_exporter_polls_total") ==
+          std::string::npos);
 }
 
 TEST_CASE("OpenMetrics output: _total counters, units, EOF", "[exposition]") {
@@ -231,7 +246,8 @@ TEST_CASE("format negotiation follows the Accept header", "[exposition]") {
   REQUIRE(sse::NegotiateFormat("application/openmetrics-text;version=0.0.1") == F::kText004);
 }
 
-TEST_CASE("Gzip output inflates back to the input, compressible or not", "[exposition]") {
+TEST_CASE("Gzip output inflates back to the input, compressible or not",
+          "[exposition]") {
   auto gunzip = [](const std::string& gz) {
     z_stream zs{};
     REQUIRE(inflateInit2(&zs, 15 + 16) == Z_OK);
@@ -251,7 +267,9 @@ TEST_CASE("Gzip output inflates back to the input, compressible or not", "[expos
     return result;
   };
   std::string text;
-  for (int i = 0; i < 100000; ++i) text += "muster_service_up{service_name=\"svc-" + std::to_string(i) + "\"} 1\n";
+  for (int i = 0; i < 100000; ++i)
+    text +=
+        "muster_service_up{service_name=\"svc-" + std::to_string(i) + "\"} 1\n";
   std::string noise(3 << 20, '\0');
   std::uint64_t x = 88172645463325252ULL;
   for (char& c : noise) {
@@ -260,38 +278,52 @@ TEST_CASE("Gzip output inflates back to the input, compressible or not", "[expos
     x ^= x << 17;
     c = static_cast<char>(x);
   }
-  for (const std::string& input : {std::string(), std::string("a"), text, noise}) {
+  for (const std::string& input :
+       {std::string(), std::string("a"), text, noise}) {
     CAPTURE(input.size());
     const std::string gz = sse::Gzip(input);
     REQUIRE(gunzip(gz) == input);
-    if (input.size() > 1000000) REQUIRE(gz.size() < input.size() + input.size() / 100 + 64);
+    if (input.size() > 1000000)
+      REQUIRE(gz.size() < input.size() + input.size() / 100 + 64);
   }
 }
 
-TEST_CASE("process_open_fds counts this process's descriptors", "[exposition]") {
+TEST_CASE("process_open_fds counts this process's descriptors",
+          "[exposition]") {
   auto open_fds = [] {
     std::vector<prometheus::MetricFamily> families;
     sse::AppendProcessMetrics(families);
     for (const auto& family : families) {
-      if (family.name == "process_open_fds") return family.metric.at(0).gauge.value;
+      if (family.name == "process_open_fds")
+        return family.metric.at(0).gauge.value;
     }
     return -1.0;
   };
   const double before = open_fds();
   // A listing holds one descriptor of its own while it runs.
   std::size_t listed = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++listed;
+  for ([[maybe_unused]] const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/fd"))
+    ++listed;
   REQUIRE(before == static_cast<double>(listed - 1));
   std::vector<int> fds;
-  for (int i = 0; i < 40; ++i) fds.push_back(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  for (int i = 0; i < 40; ++i)
+    fds.push_back(open("/dev/null", O_RDONLY | O_CLOEXEC));
   REQUIRE(open_fds() == before + 40);
   for (int fd : fds) close(fd);
   REQUIRE(open_fds() == before);
 }
 
-TEST_CASE("a SeriesFamily counts like prometheus-cpp and refuses what it cannot write", "[exposition]") {
-  REQUIRE_THROWS_AS(sse::SeriesFamily("polls_count", "h", prometheus::MetricType::Counter), std::invalid_argument);
-  REQUIRE_THROWS_AS(sse::SeriesFamily("h", "h", prometheus::MetricType::Histogram), std::invalid_argument);
+TEST_CASE(
+    "a SeriesFamily counts like prometheus-cpp and refuses what it cannot "
+    "write",
+    "[exposition]") {
+  REQUIRE_THROWS_AS(
+      sse::SeriesFamily("polls_count", "h", prometheus::MetricType::Counter),
+      std::invalid_argument);
+  REQUIRE_THROWS_AS(
+      sse::SeriesFamily("h", "h", prometheus::MetricType::Histogram),
+      std::invalid_argument);
   sse::SeriesFamily counters("x_total", "h", prometheus::MetricType::Counter);
   sse::SeriesFamily gauges("x", "h", prometheus::MetricType::Gauge);
   sse::Series& c = counters.Add({{"a", "1"}});

@@ -1,9 +1,9 @@
 #include "sse/web.h"
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <catch2/catch.hpp>
-#include <atomic>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -22,7 +22,8 @@ class Server {
   explicit Server(sse::WebHandler handler) {
     sse::WebServerOptions options;
     options.listen_address = "127.0.0.1:0";
-    server_ = std::make_unique<sse::WebServer>(io_.get_executor(), options, std::move(handler));
+    server_ = std::make_unique<sse::WebServer>(io_.get_executor(), options,
+                                               std::move(handler));
     server_->Start();
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -43,14 +44,18 @@ class Server {
 
 }  // namespace
 
-TEST_CASE("a response's finish step runs off the I/O thread before it is sent", "[web]") {
+TEST_CASE("a response's finish step runs off the I/O thread before it is sent",
+          "[web]") {
   std::atomic<std::thread::id> io_thread{};
   std::atomic<std::thread::id> finish_thread{};
   Server server([&](const sse::WebRequest& req) {
     io_thread = std::this_thread::get_id();
-    sse::WebResponse res = sse::MakeResponse(200, "text/plain", "finish me " + req.path);
+    sse::WebResponse res =
+        sse::MakeResponse(200, "text/plain", "finish me " + req.path);
     if (req.path == "/throw") {
-      res.finish = [](sse::WebResponse&) { throw std::runtime_error("compressor broke"); };
+      res.finish = [](sse::WebResponse&) {
+        throw std::runtime_error("compressor broke");
+      };
     } else {
       res.finish = [&finish_thread](sse::WebResponse& r) {
         finish_thread = std::this_thread::get_id();
@@ -71,7 +76,8 @@ TEST_CASE("a response's finish step runs off the I/O thread before it is sent", 
   // HEAD: the finished body's length, no body.
   auto head = sse::test::HttpRequest(server.port(), "HEAD", "/a");
   REQUIRE(head.status == 200);
-  REQUIRE(head.headers["content-length"] == std::to_string(std::string("finish me /a done").size()));
+  REQUIRE(head.headers["content-length"] ==
+          std::to_string(std::string("finish me /a done").size()));
   REQUIRE(head.body.empty());
 
   // A finish step that throws is a 500, and the server goes on.
@@ -81,16 +87,20 @@ TEST_CASE("a response's finish step runs off the I/O thread before it is sent", 
   REQUIRE(sse::test::HttpGet(server.port(), "/b").body == "finish me /b done");
 }
 
-TEST_CASE("heavy responses are made two at a time; the others wait without a body", "[web]") {
+TEST_CASE(
+    "heavy responses are made two at a time; the others wait without a body",
+    "[web]") {
   std::atomic<std::thread::id> io_thread{};
-  std::atomic<int> bodies{0}, most_bodies{0}, renders_off_io{0}, finishes_on_io{0};
+  std::atomic<int> bodies{0}, most_bodies{0}, renders_off_io{0},
+      finishes_on_io{0};
   Server server([&](const sse::WebRequest&) {
     io_thread = std::this_thread::get_id();
     sse::WebResponse res;
     res.render = [&](sse::WebResponse& r) {
       if (std::this_thread::get_id() != io_thread.load()) ++renders_off_io;
       const int now = ++bodies;
-      for (int seen = most_bodies; now > seen && !most_bodies.compare_exchange_weak(seen, now);) {
+      for (int seen = most_bodies;
+           now > seen && !most_bodies.compare_exchange_weak(seen, now);) {
       }
       r.body = "slow";
     };
@@ -104,7 +114,9 @@ TEST_CASE("heavy responses are made two at a time; the others wait without a bod
   });
   std::vector<std::future<sse::test::HttpReply>> replies;
   for (int i = 0; i < 6; ++i) {
-    replies.push_back(std::async(std::launch::async, [&] { return sse::test::HttpGet(server.port(), "/"); }));
+    replies.push_back(std::async(std::launch::async, [&] {
+      return sse::test::HttpGet(server.port(), "/");
+    }));
   }
   for (auto& reply : replies) REQUIRE(reply.get().body == "slow done");
   // Six requests at once, but never more than two bodies made and waiting.
