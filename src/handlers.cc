@@ -100,11 +100,15 @@ WebResponse RenderMetrics(const Metrics& metrics, const WebRequest& request) {
     metrics.Render(format, r.body);
     last_size.store(r.body.size(), std::memory_order_relaxed);
   };
+  // Scrapers that ask at the same time share one exposition (made after the
+  // last of them asked): in the same format and encoding, it is the same.
+  res.share_key = "/metrics " + res.content_type;
   if (AcceptsGzip(request.Header("accept-encoding"))) {
     // Compressing costs 3x rendering; off the I/O thread, so that polls and
     // other scrapes go on meanwhile.
     res.finish = [](WebResponse& r) { r.body = Gzip(r.body); };
     res.headers.emplace_back("Content-Encoding", "gzip");
+    res.share_key += " gzip";
   }
   res.headers.emplace_back("Vary", "Accept, Accept-Encoding");
   return res;

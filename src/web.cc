@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/url/pct_string_view.hpp>
+#include <algorithm>
 #include <charconv>
 #include <deque>
 #include <optional>
@@ -157,13 +158,28 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
   // bcrypt runs here, one at a time, never on the I/O thread.
   net::thread_pool auth_pool{1};
   // Heavy responses (WebResponse::render, ::finish: the exposition and its
-  // gzip) are produced for at most kMaxHeavy requests at a time; the others
-  // wait, without a body, until one is done. So the bodies in memory stay
-  // bounded however many scrapers come at once (each is the whole
-  // exposition: ~6 MB at 10k services), and the I/O thread only renders.
+  // gzip) are made for at most kMaxHeavy jobs at a time, and one job per
+  // share key; the other jobs wait in order, without a body. So the bodies
+  // in memory stay bounded however many scrapers come at once (each is the
+  // whole exposition: ~6 MB at 10k services), and the I/O thread only
+  // renders. Requests with the share key of a waiting job join it.
+  struct HeavyJob {
+    HeavyJob(const net::any_io_executor& ex, WebResponse r)
+        : key(r.share_key),
+          response(std::move(r)),
+          start(ex, std::chrono::steady_clock::time_point::max()),
+          finished(ex, std::chrono::steady_clock::time_point::max()) {}
+    const std::string key;  // WebResponse::share_key
+    WebResponse response;  // its steps run on it; then it is the answer
+    bool started = false;  // left the queue: made from now on
+    bool done = false;     // response made
+    net::steady_timer start;     // cancelled when started
+    net::steady_timer finished;  // cancelled when done (wakes the joiners)
+  };
   static constexpr int kMaxHeavy = 2;
-  int heavy = 0;                                 // on the I/O thread only
-  std::deque<net::steady_timer*> heavy_waiters;  // woken in order
+  int heavy = 0;                                     // on the I/O thread only
+  std::deque<std::shared_ptr<HeavyJob>> heavy_queue;  // waiting, in order
+  std::vector<std::string> heavy_keys;                // of the jobs being made
   // WebResponse::finish runs here.
   net::thread_pool finish_pool{1};
   bool stopping = false;
@@ -266,6 +282,35 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // The waiting heavy job that a response with `key` can join, or null.
+  std::shared_ptr<HeavyJob> WaitingJob(const std::string& key) const {
+    if (key.empty()) return nullptr;
+    for (const auto& job : heavy_queue) {
+      if (job->key == key) return job;
+    }
+    return nullptr;
+  }
+
+  // Starts waiting jobs in order while there is room, skipping those whose
+  // key is being made (they start when it is done).
+  void StartHeavy() {
+    for (auto it = heavy_queue.begin();
+         heavy < kMaxHeavy && it != heavy_queue.end();) {
+      HeavyJob& job = **it;
+      if (!job.key.empty() &&
+          std::find(heavy_keys.begin(), heavy_keys.end(), job.key) !=
+              heavy_keys.end()) {
+        ++it;
+        continue;
+      }
+      if (!job.key.empty()) heavy_keys.push_back(job.key);
+      ++heavy;
+      job.started = true;
+      job.start.cancel();
+      it = heavy_queue.erase(it);
+    }
+  }
+
   // Serves requests until the peer goes, an error, or a response that ends
   // the connection. Returns true if this side decided to close.
   template <class Stream>
@@ -342,45 +387,56 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
                                   "internal error\n");
         }
       }
+      // The answer: `response`, or a heavy job's response shared with
+      // other requests (kept alive here until it is written).
+      std::shared_ptr<HeavyJob> job;
       if (response.render || response.finish) {
-        if (heavy < kMaxHeavy && heavy_waiters.empty()) {
-          ++heavy;
+        job = WaitingJob(response.share_key);
+        if (job) {
+          // Joined a job that has not started: it renders after this
+          // request arrived.
+          if (!job->done) {
+            auto woken = co_await job->finished.async_wait(kUseTuple);
+            (void)woken;
+          }
         } else {
-          // First come, first served: a slot is handed to the longest
-          // waiter (heavy stays counted), so a keep-alive scraper that asks
-          // again at once cannot overtake the queue.
-          net::steady_timer waiter(
-              executor, std::chrono::steady_clock::time_point::max());
-          heavy_waiters.push_back(&waiter);
-          auto woken = co_await waiter.async_wait(kUseTuple);  // by cancel()
-          (void)woken;
-        }
-        RunStep(response, response.render, "response could not be rendered");
-        if (response.finish) {
-          auto finished = AsyncOnPool<WebResponse>(
-              finish_pool,
-              [response = std::move(response)]() mutable {
-                RunStep(response, response.finish,
-                        "response could not be finished");
-                return std::move(response);
-              },
-              net::use_awaitable);
-          response = co_await std::move(finished);
-        }
-        if (heavy_waiters.empty()) {
+          job = std::make_shared<HeavyJob>(executor, std::move(response));
+          heavy_queue.push_back(job);
+          StartHeavy();
+          if (!job->started) {
+            auto woken = co_await job->start.async_wait(kUseTuple);
+            (void)woken;
+          }
+          RunStep(job->response, job->response.render,
+                  "response could not be rendered");
+          if (job->response.finish) {
+            auto finished = AsyncOnPool<WebResponse>(
+                finish_pool,
+                [made = std::move(job->response)]() mutable {
+                  RunStep(made, made.finish, "response could not be finished");
+                  return std::move(made);
+                },
+                net::use_awaitable);
+            job->response = co_await std::move(finished);
+          }
+          job->done = true;
+          job->finished.cancel();
           --heavy;
-        } else {
-          heavy_waiters.front()->cancel();
-          heavy_waiters.pop_front();
+          if (!job->key.empty()) {
+            heavy_keys.erase(
+                std::find(heavy_keys.begin(), heavy_keys.end(), job->key));
+          }
+          StartHeavy();
         }
       }
-      http::response<http::string_body> res{static_cast<http::status>(response.status),
-                                            req.version()};
-      res.set(http::field::content_type, response.content_type);
-      for (const auto& [name, value] : response.headers) res.set(name, value);
+      const WebResponse& answer = job ? job->response : response;
+      http::response<http::span_body<const char>> res{
+          static_cast<http::status>(answer.status), req.version()};
+      res.set(http::field::content_type, answer.content_type);
+      for (const auto& [name, value] : answer.headers) res.set(name, value);
       const bool keep_alive = req.keep_alive() && !stopping;
       res.keep_alive(keep_alive);
-      res.body() = std::move(response.body);
+      res.body() = {answer.body.data(), answer.body.size()};
       res.prepare_payload();
       if (req.method() == http::verb::head) {
         // Content-Length stays that of the GET body; no body is sent.

@@ -42,6 +42,13 @@ struct WebResponse {
   /// response. It may only touch the response.
   /// An exception in either step becomes a 500 response.
   std::function<void(WebResponse&)> finish;
+  /// Optional, with render or finish: requests whose responses have the
+  /// same key are answered by one response, made once. A request joins a
+  /// response with its key that waits for its turn (not one being made), so
+  /// it never gets a body rendered before it arrived; one response per key
+  /// is made at a time. The key must stand for everything the response
+  /// holds (status, headers, body).
+  std::string share_key;
 };
 
 /// A response without extra headers.

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <thread>
@@ -124,4 +125,66 @@ TEST_CASE(
   REQUIRE(renders_off_io == 0);
   REQUIRE(finishes_on_io == 0);
   REQUIRE(bodies == 0);
+}
+
+TEST_CASE(
+    "requests with the same share key that wait together get one response, "
+    "made after the last of them arrived",
+    "[web]") {
+  // On the I/O thread only: the handler and the render step run there.
+  std::map<std::string, std::vector<std::string>> arrived;  // by path
+  int renders = 0;
+  std::atomic<int> renders_seen{0};
+  Server server([&](const sse::WebRequest& req) {
+    arrived[req.path].emplace_back(req.Header("x-id"));
+    sse::WebResponse res;
+    res.share_key = req.path;
+    res.render = [&, path = req.path](sse::WebResponse& r) {
+      ++renders;
+      ++renders_seen;
+      r.body = "render " + std::to_string(renders) + ":";
+      for (const std::string& id : arrived[path]) r.body += " " + id + ";";
+      arrived[path].clear();
+    };
+    res.finish = [](sse::WebResponse& r) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      r.body += " done";
+    };
+    res.headers.emplace_back("X-Key", req.path);
+    return res;
+  });
+  auto get = [&](const std::string& path, int id) {
+    return std::async(std::launch::async, [&server, path, id] {
+      return sse::test::HttpGet(server.port(), path,
+                                {{"X-Id", std::to_string(id)}});
+    });
+  };
+  auto first = get("/shared", 0);
+  // Once the first is being made, seven more come: they must not get it
+  // (it was rendered before they asked) and all join the next one.
+  for (int i = 0; i < 200 && renders_seen == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  REQUIRE(renders_seen == 1);
+  std::vector<std::future<sse::test::HttpReply>> late;
+  for (int id = 1; id <= 7; ++id) late.push_back(get("/shared", id));
+  auto other = get("/other", 8);  // another key: its own response
+  const sse::test::HttpReply reply0 = first.get();
+  REQUIRE(reply0.body == "render 1: 0; done");
+  std::string shared_body;
+  for (int id = 1; id <= 7; ++id) {
+    const sse::test::HttpReply reply = late[id - 1].get();
+    REQUIRE(reply.status == 200);
+    REQUIRE(reply.headers.at("x-key") == "/shared");
+    REQUIRE(reply.body.find(" " + std::to_string(id) + ";") !=
+            std::string::npos);
+    if (id == 1) shared_body = reply.body;
+    REQUIRE(reply.body == shared_body);
+  }
+  const sse::test::HttpReply reply8 = other.get();
+  REQUIRE(reply8.headers.at("x-key") == "/other");
+  REQUIRE(reply8.body.find(" 8;") != std::string::npos);
+  REQUIRE(reply8.body.find(" 1;") == std::string::npos);
+  // One render for the first, one for the seven, one for the other key.
+  REQUIRE(renders_seen == 3);
 }
