@@ -146,7 +146,11 @@ struct App::Impl {
   // ---- metrics of polls -------------------------------------------------
 
   void RecordPoll(const std::string& target, Outcome outcome, const PollResult& result) {
-    PollSeries& s = series[target];
+    RecordPoll(series[target], target, outcome, result);
+  }
+
+  void RecordPoll(PollSeries& s, const std::string& target, Outcome outcome,
+                  const PollResult& result) {
     Series*& counter = s.polls[outcome];
     if (counter == nullptr) {
       counter = &metrics->polls.Add({{"service_name", target}, {"outcome", OutcomeName(outcome)}});
@@ -194,14 +198,21 @@ struct App::Impl {
   // Feeds one observation of a service and records its poll status.
   void Observe(const std::string& name, const std::string& type, const std::string& state,
                Outcome outcome, const std::string& error, double when, double duration) {
-    PollStatus& st = status[name];
+    Observe(status[name], tracker->Find(name), name, type, state, outcome,
+            error, when, duration);
+  }
+
+  void Observe(PollStatus& st, Tracker::Ref tracked, const std::string& name,
+               const std::string& type, const std::string& state,
+               Outcome outcome, const std::string& error, double when,
+               double duration) {
     const bool was_ok = !st.polled || st.outcome == OutcomeName(Outcome::kOk);
     st.polled = true;
     st.outcome = OutcomeName(outcome);
     st.error = error;
     st.last_poll = when;
     st.duration_seconds = duration;
-    ObserveResult observed = tracker->Observe(name, state, when);
+    ObserveResult observed = tracker->Observe(tracked, state, when);
     st.last_state = observed.state;
     if (outcome != Outcome::kOk) {
       // The first failure after a success is a warning; repeats are debug
@@ -256,12 +267,23 @@ struct App::Impl {
 
   // ---- services ----------------------------------------------------------
 
-  void OnServicePoll(const ServiceConfig& service, const PollResult& result) {
+  // Where a polled service's poll results go, found once when its poller
+  // starts (the maps keep their elements in place). Valid while the poller
+  // runs: its service is only untracked, and its series only dropped,
+  // after the poller stopped.
+  struct ServiceSlot {
+    PollSeries* series = nullptr;
+    PollStatus* status = nullptr;
+    Tracker::Ref tracked = nullptr;
+  };
+
+  void OnServicePoll(const ServiceConfig& service, const PollResult& result,
+                     const ServiceSlot& slot) {
     if (stopping) return;
     Observation obs = ObserveService(service, result.http);
-    RecordPoll(service.name, obs.outcome, result);
-    Observe(service.name, service.type, obs.state, obs.outcome, obs.error, result.finished_at,
-            result.duration_seconds);
+    RecordPoll(*slot.series, service.name, obs.outcome, result);
+    Observe(*slot.status, slot.tracked, service.name, service.type, obs.state,
+            obs.outcome, obs.error, result.finished_at, result.duration_seconds);
   }
 
   void StopService(const std::string& name) {
@@ -320,10 +342,14 @@ struct App::Impl {
       if (it != pollers.end() && it->second->service().SamePolling(service)) continue;
       StopService(service.name);
       Track(service.name, service.type, OptionsFor(service));
-      status[service.name].url = service.url.text;
+      ServiceSlot slot{&series[service.name], &status[service.name],
+                       tracker->Find(service.name)};
+      slot.status->url = service.url.text;
       auto poller = std::make_shared<Poller>(
           io.get_executor(), std::make_shared<ServiceConfig>(service),
-          [this](const ServiceConfig& s, const PollResult& r) { OnServicePoll(s, r); });
+          [this, slot](const ServiceConfig& s, const PollResult& r) {
+            OnServicePoll(s, r, slot);
+          });
       poller->Start();
       pollers.emplace(service.name, std::move(poller));
     }

@@ -4,6 +4,7 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
@@ -98,10 +99,14 @@ HttpResult FinishResponse(ResponseParser& parser, const boost::system::error_cod
   if (auto it = res.find(http::field::location); it != res.end()) {
     location = std::string(it->value());
   }
+  // Only the headers a source reads (HttpResult::headers): copying every
+  // header was a few allocations per poll for nothing.
   for (const auto& field : res) {
-    std::string name(field.name_string());
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    result.headers.emplace_back(std::move(name), std::string(field.value()));
+    for (std::string_view kept : kKeptResponseHeaders) {
+      if (beast::iequals(field.name_string(), kept)) {
+        result.headers.emplace_back(kept, std::string(field.value()));
+      }
+    }
   }
   result.body = std::move(res.body());
   return result;

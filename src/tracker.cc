@@ -120,12 +120,21 @@ void Tracker::CommitState(Service& s, const std::string& to, bool counted,
   }
 }
 
+Tracker::Ref Tracker::Find(const std::string& name) {
+  auto it = services_.find(name);
+  return it == services_.end() ? nullptr : it->second.get();
+}
+
 ObserveResult Tracker::Observe(const std::string& name,
                                const std::string& raw_state, double now) {
+  return Observe(Find(name), raw_state, now);
+}
+
+ObserveResult Tracker::Observe(Ref service, const std::string& raw_state,
+                               double now) {
   ObserveResult result;
-  auto it = services_.find(name);
-  if (it == services_.end()) return result;
-  Service& s = *it->second;
+  if (service == nullptr) return result;
+  Service& s = *service;
 
   // Cardinality guard: `unknown` and `other` do not count towards the cap.
   std::string state = raw_state;

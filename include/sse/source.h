@@ -19,12 +19,18 @@ namespace sse {
 /// complete response was read; otherwise it says how the exchange failed
 /// (kTimeout, kConnectError, kTlsError, kHttpError for a malformed response,
 /// kTooLarge when the body passed the limit) and `error` says why.
+/// The response headers that sources read (HttpResult::headers keeps only
+/// these): the body's type and MCP's session id.
+inline constexpr std::string_view kKeptResponseHeaders[] = {"content-type",
+                                                            "mcp-session-id"};
+
 struct HttpResult {
   Outcome outcome = Outcome::kOk;
   unsigned status = 0;
   std::string body;
   std::string error;
-  /// Response headers, names lower-cased (bounded by the header limit).
+  /// The response headers named in kKeptResponseHeaders, names
+  /// lower-cased.
   std::vector<std::pair<std::string, std::string>> headers;
   /// First value of a response header (`name` lower-case), or empty.
   std::string Header(std::string_view name) const {

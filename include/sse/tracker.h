@@ -90,6 +90,18 @@ class Tracker {
   ObserveResult Observe(const std::string& name, const std::string& state,
                         double now);
 
+ private:
+  struct Service;
+
+ public:
+  /// A tracked service, to observe it without looking its name up. Valid
+  /// until the service is removed, restored, or added with another type;
+  /// null for an unknown service.
+  using Ref = Service*;
+  Ref Find(const std::string& name);
+  /// Observe(name, ...) for a service found before (null: ignored).
+  ObserveResult Observe(Ref service, const std::string& state, double now);
+
   bool Has(const std::string& name) const { return services_.contains(name); }
   std::size_t size() const { return services_.size(); }
   /// Snapshot of one service, or nullopt.
