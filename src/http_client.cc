@@ -17,6 +17,7 @@
 #include <boost/url/url.hpp>
 #include <filesystem>
 #include <optional>
+#include <sstream>
 #include <system_error>
 #include <vector>
 
@@ -89,39 +90,45 @@ bool IsIpAddress(const std::string& host) {
   return !ec;
 }
 
-// One connection to one origin (scheme, host, port).
+// One connection to one origin (scheme, host, port). Its deadline is the
+// client's watchdog, which closes the socket: the streams have no timers of
+// their own (Beast's tcp_stream arms one per read and write).
 struct Connection {
   std::string scheme, host, port;
   std::shared_ptr<ssl::context> ctx;  // outlives `secure`, which uses it
-  std::unique_ptr<beast::tcp_stream> plain;
-  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> secure;
+  std::unique_ptr<tcp::socket> plain;
+  std::unique_ptr<ssl::stream<tcp::socket>> secure;
+  // Bytes read ahead of the parser. Empty between responses, and then
+  // without memory (Release): a kept-alive connection per service adds up.
   beast::flat_buffer buffer{256 * 1024};
 
   bool open() const { return plain || secure; }
   bool SameOrigin(const Url& url) const {
     return scheme == url.scheme && host == url.host && port == url.port;
   }
-  beast::tcp_stream& Lowest() {
-    return secure ? beast::get_lowest_layer(*secure) : *plain;
+  tcp::socket& Lowest() { return secure ? secure->next_layer() : *plain; }
+  void Release() {
+    if (buffer.size() == 0) buffer.shrink_to_fit();
   }
   // Closes the socket; pending operations complete with an error. The
   // streams stay allocated for them.
   void Cancel() {
     if (open()) {
       boost::system::error_code ignored;
-      Lowest().socket().close(ignored);
+      Lowest().close(ignored);
     }
   }
   void Close() {
     if (open()) {
       boost::system::error_code ignored;
-      Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
-      Lowest().socket().close(ignored);
+      Lowest().shutdown(tcp::socket::shutdown_both, ignored);
+      Lowest().close(ignored);
     }
     plain.reset();
     secure.reset();
     ctx.reset();
     buffer.clear();
+    buffer.shrink_to_fit();
   }
 };
 
@@ -184,7 +191,7 @@ HttpClientOptions ClientOptionsFor(const ServiceConfig& service) {
   return o;
 }
 
-struct HttpClient::Impl {
+struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   net::any_io_executor executor;
   Url url;
   HttpClientOptions options;
@@ -192,14 +199,51 @@ struct HttpClient::Impl {
   std::string ssl_setup_error;
   std::vector<FileStamp> ssl_files;  // of ca/cert/key when ssl_ctx was built
   Connection primary;
+  Connection detour;  // for a redirect to another origin, during one request
+  std::string get_request;  // the plain GET of `url`, serialized once
+  // Ends a request at its deadline by closing its connection: one timer
+  // wait per request, whatever it takes (resolve, connect, TLS, write,
+  // reads).
+  net::steady_timer watchdog;
+  std::uint64_t request_id = 0;  // of the request the watchdog is armed for
+  bool timed_out = false;        // the watchdog fired during this request
   std::uint64_t connections = 0;
   bool busy = false;
 
   Impl(net::any_io_executor ex, Url u, HttpClientOptions o)
-      : executor(std::move(ex)), url(std::move(u)), options(std::move(o)) {
+      : executor(std::move(ex)),
+        url(std::move(u)),
+        options(std::move(o)),
+        watchdog(executor) {
     primary.scheme = url.scheme;
     primary.host = url.host;
     primary.port = url.port;
+  }
+
+  void Arm(Clock::time_point deadline) {
+    timed_out = false;
+    watchdog.expires_at(deadline);
+    watchdog.async_wait([weak = weak_from_this(), id = ++request_id](
+                            const boost::system::error_code& ec) {
+      if (ec) return;  // disarmed
+      auto self = weak.lock();
+      if (!self || self->request_id != id) return;
+      self->timed_out = true;
+      self->primary.Cancel();
+      self->detour.Cancel();
+    });
+  }
+
+  void Disarm() {
+    ++request_id;
+    watchdog.cancel();
+  }
+
+  // What an operation's error means: past the deadline, whatever the
+  // closed socket made of it, a timeout.
+  boost::system::error_code Timed(boost::system::error_code ec) const {
+    if (ec && timed_out) return beast::error::timeout;
+    return ec;
   }
 
   std::vector<FileStamp> TlsFileStamps() const {
@@ -256,24 +300,32 @@ struct HttpClient::Impl {
                                                                 : Outcome::kConnectError,
                         "resolve " + conn.host + ": " + resolved.error.message());
     }
-    auto stream = std::make_unique<beast::tcp_stream>(executor);
-    stream->expires_at(deadline);
-    auto [cec, ep] = co_await stream->async_connect(resolved.endpoints, kUseTuple);
+    if (timed_out) {
+      co_return Failure(Outcome::kTimeout,
+                        "connect: " + beast::make_error_code(beast::error::timeout).message());
+    }
+    // Each address in turn, in `conn` so that the watchdog can close it.
+    boost::system::error_code cec = net::error::host_not_found;
+    for (const tcp::endpoint& endpoint : resolved.endpoints) {
+      conn.plain = std::make_unique<tcp::socket>(executor);
+      auto [ec] = co_await conn.plain->async_connect(endpoint, kUseTuple);
+      cec = Timed(ec);
+      if (!cec || cec == beast::error::timeout) break;
+    }
     if (cec) {
       co_return Failure(cec == beast::error::timeout ? Outcome::kTimeout
                                                      : Outcome::kConnectError,
                         "connect: " + cec.message());
     }
     ++connections;
-    stream->socket().set_option(tcp::no_delay(true));
-    if (conn.scheme != "https") {
-      conn.plain = std::move(stream);
-      co_return HttpResult{};
-    }
+    boost::system::error_code ignored;
+    conn.plain->set_option(tcp::no_delay(true), ignored);
+    if (conn.scheme != "https") co_return HttpResult{};
     std::shared_ptr<ssl::context> ctx = SslContext();
     if (ctx == nullptr) co_return Failure(Outcome::kTlsError, ssl_setup_error);
     auto secure =
-        std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*stream), *ctx);
+        std::make_unique<ssl::stream<tcp::socket>>(std::move(*conn.plain), *ctx);
+    conn.plain.reset();
     const std::string name =
         options.tls.server_name.empty() ? conn.host : options.tls.server_name;
     SSL* native = secure->native_handle();
@@ -290,25 +342,26 @@ struct HttpClient::Impl {
                           "TLS setup: cannot verify server name \"" + name + "\"");
       }
     }
-    beast::get_lowest_layer(*secure).expires_at(deadline);
-    auto [hec] = co_await secure->async_handshake(ssl::stream_base::client, kUseTuple);
+    conn.ctx = std::move(ctx);
+    conn.secure = std::move(secure);
+    auto [ec] =
+        co_await conn.secure->async_handshake(ssl::stream_base::client, kUseTuple);
+    const boost::system::error_code hec = Timed(ec);
     if (hec) {
       co_return Failure(hec == beast::error::timeout ? Outcome::kTimeout
                                                      : Outcome::kTlsError,
                         HandshakeError(hec, native));
     }
-    conn.ctx = std::move(ctx);
-    conn.secure = std::move(secure);
     co_return HttpResult{};
   }
 
   template <class Stream>
   net::awaitable<HttpResult> Exchange(Stream& stream, Connection& conn,
-                                      const http::request<http::string_body>& req,
-                                      Clock::time_point deadline, bool& stale,
+                                      const std::string& request, bool& stale,
                                       std::string& location) {
-    beast::get_lowest_layer(stream).expires_at(deadline);
-    auto [wec, written] = co_await http::async_write(stream, req, kUseTuple);
+    auto [write_ec, written] =
+        co_await net::async_write(stream, net::buffer(request), kUseTuple);
+    const boost::system::error_code wec = Timed(write_ec);
     if (wec) {
       stale = IsStaleConnectionError(wec);
       co_return Failure(wec == beast::error::timeout ? Outcome::kTimeout
@@ -321,7 +374,9 @@ struct HttpClient::Impl {
     for (int interim = 0;; ++interim) {
       ResponseParser parser;
       ApplyLimits(parser, limits);
-      auto [rec, read] = co_await http::async_read(stream, conn.buffer, parser, kUseTuple);
+      auto [read_ec, read] =
+          co_await http::async_read(stream, conn.buffer, parser, kUseTuple);
+      const boost::system::error_code rec = Timed(read_ec);
       // Skip 100 Continue, 103 Early Hints and the like: the final response
       // follows on the same connection.
       if (!rec && IsInterimStatus(parser.get().result_int())) {
@@ -332,14 +387,25 @@ struct HttpClient::Impl {
       if (rec) stale = interim == 0 && !parser.got_some() && IsStaleConnectionError(rec);
       HttpResult result = FinishResponse(parser, rec, limits, location);
       if (!rec && !parser.get().keep_alive()) conn.Close();
+      conn.Release();
       co_return result;
     }
   }
 
-  net::awaitable<HttpResult> Fetch(Connection& conn, const Url& target,
-                                   const HttpRequestSpec& spec,
-                                   Clock::time_point deadline,
-                                   std::string& location) {
+  // The request's bytes: Beast's serialization, kept for the plain GET of
+  // the URL (every poll of a service sends the same bytes).
+  const std::string& RequestBytes(const Url& target, const HttpRequestSpec& spec,
+                                  std::string& scratch) {
+    const bool plain_get = &target == &url && spec.method == "GET" &&
+                           spec.body.empty() && spec.headers.empty() &&
+                           spec.content_type.empty();
+    if (plain_get && !get_request.empty()) return get_request;
+    std::string& out = plain_get ? get_request : scratch;
+    out = Serialize(target, spec);
+    return out;
+  }
+
+  std::string Serialize(const Url& target, const HttpRequestSpec& spec) const {
     http::request<http::string_body> req{http::string_to_verb(spec.method),
                                          target.target, 11};
     req.set(http::field::host, target.host_header);
@@ -358,6 +424,17 @@ struct HttpClient::Impl {
       req.body() = spec.body;
       req.prepare_payload();
     }
+    std::ostringstream bytes;
+    bytes << req;
+    return std::move(bytes).str();
+  }
+
+  net::awaitable<HttpResult> Fetch(Connection& conn, const Url& target,
+                                   const HttpRequestSpec& spec,
+                                   Clock::time_point deadline,
+                                   std::string& location) {
+    std::string scratch;
+    const std::string& request = RequestBytes(target, spec, scratch);
     for (int attempt = 0; attempt < 2; ++attempt) {
       bool reused = conn.open();
       if (!reused) {
@@ -371,9 +448,9 @@ struct HttpClient::Impl {
       // No co_await inside ?: here: GCC 12 miscompiles it (double free).
       HttpResult result;
       if (conn.secure) {
-        result = co_await Exchange(*conn.secure, conn, req, deadline, stale, location);
+        result = co_await Exchange(*conn.secure, conn, request, stale, location);
       } else {
-        result = co_await Exchange(*conn.plain, conn, req, deadline, stale, location);
+        result = co_await Exchange(*conn.plain, conn, request, stale, location);
       }
       if (result.outcome == Outcome::kOk) co_return result;
       conn.Close();
@@ -384,11 +461,12 @@ struct HttpClient::Impl {
     co_return Failure(Outcome::kConnectError, "connection closed by peer");
   }
 
-  net::awaitable<HttpResult> Run(const HttpRequestSpec& spec) {
-    const Clock::time_point deadline = Clock::now() + options.timeout;
-    Url current = url;
-    Connection detour;  // for redirects to another origin
+  net::awaitable<HttpResult> Run(const HttpRequestSpec& spec,
+                                 Clock::time_point deadline) {
+    const Url* at = &url;  // the URL, or where redirects led
+    std::optional<Url> redirected;
     for (int hop = 0;; ++hop) {
+      const Url& current = *at;
       Connection* conn = &primary;
       if (!primary.SameOrigin(current)) {
         if (!detour.SameOrigin(current)) {
@@ -420,14 +498,15 @@ struct HttpClient::Impl {
         detour.Close();
         co_return Failure(Outcome::kHttpError, error);
       }
-      current = std::move(*next);
+      redirected = std::move(*next);
+      at = &*redirected;
     }
   }
 };
 
 HttpClient::HttpClient(net::any_io_executor executor, Url url,
                        HttpClientOptions options)
-    : impl_(std::make_unique<Impl>(std::move(executor), std::move(url),
+    : impl_(std::make_shared<Impl>(std::move(executor), std::move(url),
                                    std::move(options))) {}
 
 HttpClient::~HttpClient() = default;
@@ -436,13 +515,17 @@ net::awaitable<HttpResult> HttpClient::Get() { return Request(HttpRequestSpec{})
 
 net::awaitable<HttpResult> HttpClient::Request(HttpRequestSpec spec) {
   impl_->busy = true;
+  const Clock::time_point deadline = Clock::now() + impl_->options.timeout;
+  impl_->Arm(deadline);
   HttpResult result;
   try {
-    result = co_await impl_->Run(spec);
+    result = co_await impl_->Run(spec, deadline);
   } catch (const std::exception& e) {
     impl_->primary.Close();
+    impl_->detour.Close();
     result = Failure(Outcome::kConnectError, std::string("internal: ") + e.what());
   }
+  impl_->Disarm();
   impl_->busy = false;
   co_return result;
 }

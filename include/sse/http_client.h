@@ -69,7 +69,7 @@ class HttpClient {
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;  // shared with its watchdog's handler
 };
 
 }  // namespace sse
