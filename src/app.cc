@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <array>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -84,7 +85,7 @@ int HostnameOrdinal() {
 struct App::Impl {
   // Series of one poll target that the exporter (not the tracker) owns.
   struct PollSeries {
-    std::map<Outcome, Series*> polls;
+    std::array<Series*, kOutcomeCount> polls{};  // by outcome, made on use
     Series* last_poll = nullptr;
   };
   // A service list being polled, and the services it currently reports.
@@ -151,7 +152,7 @@ struct App::Impl {
 
   void RecordPoll(PollSeries& s, const std::string& target, Outcome outcome,
                   const PollResult& result) {
-    Series*& counter = s.polls[outcome];
+    Series*& counter = s.polls[static_cast<std::size_t>(outcome)];
     if (counter == nullptr) {
       counter = &metrics->polls.Add({{"service_name", target}, {"outcome", OutcomeName(outcome)}});
     }
@@ -165,7 +166,9 @@ struct App::Impl {
 
   void DropSeries(const std::string& target) {
     if (auto it = series.find(target); it != series.end()) {
-      for (auto& [outcome, counter] : it->second.polls) metrics->polls.Remove(counter);
+      for (Series* counter : it->second.polls) {
+        if (counter != nullptr) metrics->polls.Remove(counter);
+      }
       if (it->second.last_poll) metrics->last_poll.Remove(it->second.last_poll);
       series.erase(it);
     }

@@ -137,8 +137,10 @@ ObserveResult Tracker::Observe(Ref service, const std::string& raw_state,
   Service& s = *service;
 
   // Cardinality guard: `unknown` and `other` do not count towards the cap.
+  // The current state needs no look-up (the usual case): it is one of them
+  // or already counted.
   std::string state = raw_state;
-  if (state != kStateUnknown && state != kStateOther &&
+  if (state != s.state && state != kStateUnknown && state != kStateOther &&
       !s.raw_states.contains(state)) {
     if (static_cast<int>(s.raw_states.size()) >= s.options.max_states) {
       state = kStateOther;

@@ -7,6 +7,7 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,6 +29,9 @@ enum class Outcome {
   kInvalidBody,
   kTooLarge,
 };
+/// How many outcomes there are (they number from 0).
+inline constexpr std::size_t kOutcomeCount =
+    static_cast<std::size_t>(Outcome::kTooLarge) + 1;
 
 /// Label value of an outcome ("ok", "timeout", ...).
 const char* OutcomeName(Outcome outcome);
