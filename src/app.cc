@@ -1,5 +1,6 @@
 #include "sse/app.h"
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -103,7 +104,9 @@ struct App::Impl {
     std::optional<FileSdConfig> file;
     std::optional<HttpSdConfig> http;
     std::map<std::string, std::pair<std::int64_t, std::vector<ServiceConfig>>> per_file;
-    std::vector<ServiceConfig> targets;
+    // Shared with the pollers of its services (never changed: replaced).
+    std::shared_ptr<const std::vector<ServiceConfig>> targets =
+        std::make_shared<const std::vector<ServiceConfig>>();
     std::shared_ptr<net::steady_timer> timer;
     std::shared_ptr<HttpClient> client;
     bool stopped = false;
@@ -297,11 +300,13 @@ struct App::Impl {
   }
 
   // The services to poll: config first, then discovered targets in block
-  // order; a name already taken is skipped (reported once).
-  std::vector<ServiceConfig> DesiredServices() {
-    std::vector<ServiceConfig> out;
+  // order; a name already taken is skipped (reported once). Not copies:
+  // each shares the config or target list it is part of.
+  std::vector<std::shared_ptr<const ServiceConfig>> DesiredServices() {
+    std::vector<std::shared_ptr<const ServiceConfig>> out;
     std::set<std::string> names;
-    auto add = [&](const ServiceConfig& s, const std::string& origin) {
+    auto add = [&](const std::shared_ptr<const void>& owner,
+                   const ServiceConfig& s, const std::string& origin) {
       if (!InShard(s.name)) return;
       if (!names.insert(s.name).second) {
         if (conflicts_warned.insert(origin + "/" + s.name).second) {
@@ -310,11 +315,11 @@ struct App::Impl {
         }
         return;
       }
-      out.push_back(s);
+      out.emplace_back(owner, &s);
     };
-    for (const auto& s : config->services) add(s, "services");
+    for (const auto& s : config->services) add(config, s, "services");
     for (const auto& sd : sds) {
-      for (const auto& s : sd->targets) add(s, sd->id);
+      for (const auto& s : *sd->targets) add(sd->targets, s, sd->id);
     }
     return out;
   }
@@ -323,9 +328,9 @@ struct App::Impl {
   // ones keep polling and keep their state; changed ones restart polling;
   // removed ones lose their series; new ones start.
   void ReconcileServices() {
-    std::vector<ServiceConfig> desired = DesiredServices();
+    std::vector<std::shared_ptr<const ServiceConfig>> desired = DesiredServices();
     std::set<std::string> wanted;
-    for (const auto& s : desired) wanted.insert(s.name);
+    for (const auto& s : desired) wanted.insert(s->name);
     std::vector<std::string> removed;
     for (const auto& [name, poller] : pollers) {
       if (!wanted.contains(name)) removed.push_back(name);
@@ -336,20 +341,25 @@ struct App::Impl {
       Untrack(name);
       DropSeries(name);
     }
-    for (const auto& service : desired) {
+    for (const auto& shared : desired) {
+      const ServiceConfig& service = *shared;
       // A service in the config or discovery takes its name from a list.
       for (auto& [list_name, entry] : lists) {
         if (entry.members.erase(service.name) > 0) tracker->Remove(service.name);
       }
       auto it = pollers.find(service.name);
-      if (it != pollers.end() && it->second->service().SamePolling(service)) continue;
+      if (it != pollers.end() && it->second->service().SamePolling(service)) {
+        // Polls on, now sharing the new config: the old one can go.
+        it->second->Rebind(shared);
+        continue;
+      }
       StopService(service.name);
       Track(service.name, service.type, OptionsFor(service));
       ServiceSlot slot{&series[service.name], &status[service.name],
                        tracker->Find(service.name)};
       slot.status->url = service.url.text;
       auto poller = std::make_shared<Poller>(
-          io.get_executor(), std::make_shared<ServiceConfig>(service),
+          io.get_executor(), shared,
           [this, slot](const ServiceConfig& s, const PollResult& r) {
             OnServicePoll(s, r, slot);
           });
@@ -561,10 +571,11 @@ struct App::Impl {
       }
     }
     if (changed) {
-      sd.targets.clear();
+      auto targets = std::make_shared<std::vector<ServiceConfig>>();
       for (const auto& [path, entry] : sd.per_file) {
-        sd.targets.insert(sd.targets.end(), entry.second.begin(), entry.second.end());
+        targets->insert(targets->end(), entry.second.begin(), entry.second.end());
       }
+      sd.targets = std::move(targets);
     }
     return changed;
   }
@@ -600,10 +611,11 @@ struct App::Impl {
               for (const auto& p : problems) {
                 Log(LogLevel::kWarn, "http_sd target skipped", {{"sd", sd->id}, {"problem", p}});
               }
-              if (targets != sd->targets) {
-                sd->targets = std::move(targets);
+              if (targets != *sd->targets) {
+                sd->targets = std::make_shared<const std::vector<ServiceConfig>>(
+                    std::move(targets));
                 Log(LogLevel::kInfo, "http_sd targets changed",
-                    {{"sd", sd->id}, {"targets", std::to_string(sd->targets.size())}});
+                    {{"sd", sd->id}, {"targets", std::to_string(sd->targets->size())}});
                 ReconcileServices();
               }
             } catch (const std::invalid_argument& e) {
@@ -719,6 +731,20 @@ struct App::Impl {
   // no-op for the pollers (secret files are part of the parsed config, so a
   // rotated token counts as a change).
   bool Reload(std::string& error) {
+    const bool ok = LoadAndApply(error);
+    ReleaseFreeMemory();
+    return ok;
+  }
+
+  // Parsing a config takes several times its size for a moment (YAML
+  // nodes); malloc keeps such memory unless told to give it back.
+  static void ReleaseFreeMemory() {
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+  }
+
+  bool LoadAndApply(std::string& error) {
     last_reload_attempt = UnixNow();
     try {
       std::optional<WebConfig> next_web = LoadWebConfig();
@@ -962,6 +988,7 @@ struct App::Impl {
          {"port", std::to_string(web->port())},
          {"tls", web->tls() ? "true" : "false"}});
     ApplyConfig(std::move(initial));
+    ReleaseFreeMemory();
     MarkReloaded();
     WaitForSignal();
     io.run();

@@ -82,12 +82,14 @@ void Poller::Start(std::chrono::milliseconds first_delay) {
   auto self = shared_from_this();
   auto loop = [self, first_delay]() -> net::awaitable<void> {
     Impl& impl = *self->impl_;
-    const ServiceConfig& service = *self->service_;
     Clock::time_point next = OnTick(Clock::now() + first_delay);
     while (!impl.stopped) {
       impl.timer.expires_at(next);
       co_await impl.timer.async_wait(net::as_tuple(net::use_awaitable));
       if (impl.stopped) break;
+      // This poll's config: Rebind may replace the poller's meanwhile.
+      const std::shared_ptr<const ServiceConfig> config = self->service_;
+      const ServiceConfig& service = *config;
       const Clock::time_point start = Clock::now();
       HttpResult http;
       if (impl.fetch) {
@@ -121,6 +123,10 @@ void Poller::Start(std::chrono::milliseconds first_delay) {
                         {{"service", self->service_->name}, {"err", ex.what()}});
                   }
                 });
+}
+
+void Poller::Rebind(std::shared_ptr<const ServiceConfig> service) {
+  service_ = std::move(service);
 }
 
 void Poller::Stop() {

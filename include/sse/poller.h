@@ -53,6 +53,10 @@ class Poller : public std::enable_shared_from_this<Poller> {
   /// Stops the loop; a pending poll is abandoned, its result not reported.
   void Stop();
 
+  /// Polls on with `service` in place of its config, which must be the same
+  /// for polling (ServiceConfig::SamePolling): lets a replaced config go.
+  void Rebind(std::shared_ptr<const ServiceConfig> service);
+
   const ServiceConfig& service() const { return *service_; }
   std::shared_ptr<const ServiceConfig> service_ptr() const { return service_; }
   /// TCP connections opened so far.
