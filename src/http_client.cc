@@ -199,7 +199,9 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   std::string ssl_setup_error;
   std::vector<FileStamp> ssl_files;  // of ca/cert/key when ssl_ctx was built
   Connection primary;
-  Connection detour;  // for a redirect to another origin, during one request
+  // For a redirect to another origin, during one request (made then only:
+  // a connection per service adds up).
+  std::unique_ptr<Connection> detour;
   std::string get_request;  // the plain GET of `url`, serialized once
   // Ends a request at its deadline by closing its connection: one timer
   // wait per request, whatever it takes (resolve, connect, TLS, write,
@@ -230,8 +232,13 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       if (!self || self->request_id != id) return;
       self->timed_out = true;
       self->primary.Cancel();
-      self->detour.Cancel();
+      if (self->detour) self->detour->Cancel();
     });
+  }
+
+  void EndDetour() {
+    if (detour) detour->Close();
+    detour.reset();
   }
 
   void Disarm() {
@@ -426,7 +433,9 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     }
     std::ostringstream bytes;
     bytes << req;
-    return std::move(bytes).str();
+    std::string out = std::move(bytes).str();
+    out.shrink_to_fit();  // kept per service: not the stream's spare room
+    return out;
   }
 
   net::awaitable<HttpResult> Fetch(Connection& conn, const Url& target,
@@ -469,13 +478,14 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       const Url& current = *at;
       Connection* conn = &primary;
       if (!primary.SameOrigin(current)) {
-        if (!detour.SameOrigin(current)) {
-          detour.Close();
-          detour.scheme = current.scheme;
-          detour.host = current.host;
-          detour.port = current.port;
+        if (!detour || !detour->SameOrigin(current)) {
+          EndDetour();
+          detour = std::make_unique<Connection>();
+          detour->scheme = current.scheme;
+          detour->host = current.host;
+          detour->port = current.port;
         }
-        conn = &detour;
+        conn = detour.get();
       }
       std::string location;
       HttpResult result = co_await Fetch(*conn, current, spec, deadline, location);
@@ -483,11 +493,11 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
                             result.status >= 300 && result.status < 400 &&
                             !location.empty();
       if (!options.follow_redirects || !redirect) {
-        detour.Close();
+        EndDetour();
         co_return result;
       }
       if (hop >= options.max_redirects) {
-        detour.Close();
+        EndDetour();
         co_return Failure(Outcome::kHttpError,
                           "stopped after " + std::to_string(options.max_redirects) +
                               " redirects");
@@ -495,7 +505,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       std::string error;
       std::optional<Url> next = ResolveRedirect(current, location, error);
       if (!next) {
-        detour.Close();
+        EndDetour();
         co_return Failure(Outcome::kHttpError, error);
       }
       redirected = std::move(*next);
@@ -522,7 +532,7 @@ net::awaitable<HttpResult> HttpClient::Request(HttpRequestSpec spec) {
     result = co_await impl_->Run(spec, deadline);
   } catch (const std::exception& e) {
     impl_->primary.Close();
-    impl_->detour.Close();
+    impl_->EndDetour();
     result = Failure(Outcome::kConnectError, std::string("internal: ") + e.what());
   }
   impl_->Disarm();

@@ -3,6 +3,9 @@
 #include <iostream>
 #include <string>
 #include <vector>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "sse/app.h"
 #include "sse/config.h"
@@ -13,6 +16,13 @@
 #include "sse/web_config.h"
 
 int main(int argc, char** argv) {
+#ifdef __GLIBC__
+  // Large blocks (a scrape's body and its gzip, megabytes each) come from
+  // mmap and go back to the system when freed. glibc raises this threshold
+  // to the largest block freed so far, after which every scrape's buffers
+  // stay in the heap for good.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
   sse::Flags flags;
   try {
     flags = sse::ParseFlags(std::vector<std::string>(argv + 1, argv + argc));
