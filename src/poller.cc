@@ -50,6 +50,7 @@ struct Poller::Impl {
   PollFetch fetch;
   HttpClient client;
   net::steady_timer timer;
+  Clock::time_point next;  // of the next poll
   bool stopped = false;
 
   Impl(net::any_io_executor ex, const ServiceConfig& service, PollCallback cb,
@@ -79,50 +80,77 @@ void Poller::Start() {
 }
 
 void Poller::Start(std::chrono::milliseconds first_delay) {
+  impl_->next = OnTick(Clock::now() + first_delay);
+  Sleep();
+}
+
+// Between polls a poller holds a timer wait with a plain handler, no
+// coroutine: a poll loop's frames and its awaitable wait were ~1.5 KB per
+// service for the whole second it sleeps, against ~0.1 KB.
+void Poller::Sleep() {
+  impl_->timer.expires_at(impl_->next);
+  impl_->timer.async_wait(
+      [self = shared_from_this()](const boost::system::error_code& ec) {
+        if (ec || self->impl_->stopped) return;
+        self->PollOnce();
+      });
+}
+
+void Poller::PollOnce() {
   auto self = shared_from_this();
-  auto loop = [self, first_delay]() -> net::awaitable<void> {
+  auto poll = [self]() -> net::awaitable<void> {
     Impl& impl = *self->impl_;
-    Clock::time_point next = OnTick(Clock::now() + first_delay);
-    while (!impl.stopped) {
-      impl.timer.expires_at(next);
-      co_await impl.timer.async_wait(net::as_tuple(net::use_awaitable));
-      if (impl.stopped) break;
-      // This poll's config: Rebind may replace the poller's meanwhile.
-      const std::shared_ptr<const ServiceConfig> config = self->service_;
-      const ServiceConfig& service = *config;
-      const Clock::time_point start = Clock::now();
-      HttpResult http;
-      if (impl.fetch) {
-        http = co_await impl.fetch(impl.client);
-      } else {
-        http = co_await impl.client.Get();
-      }
-      if (impl.stopped) break;
-      const Clock::time_point end = Clock::now();
-      PollResult result;
-      result.http = std::move(http);
-      result.duration_seconds = std::chrono::duration<double>(end - start).count();
-      result.start_lag_seconds = std::chrono::duration<double>(start - next).count();
-      result.finished_at = UnixNow();
-      impl.callback(service, result);
-      next += service.interval;
-      if (next <= end) {
-        // Overran one or more slots: keep the phase, skip the missed ones.
-        auto behind = end - next;
-        next += service.interval * (behind / service.interval + 1);
-      }
+    // This poll's config: Rebind may replace the poller's meanwhile.
+    const std::shared_ptr<const ServiceConfig> config = self->service_;
+    const Clock::time_point start = Clock::now();
+    HttpResult http;
+    if (impl.fetch) {
+      http = co_await impl.fetch(impl.client);
+    } else {
+      http = co_await impl.client.Get();
     }
+    if (impl.stopped) co_return;
+    self->Report(*config, std::move(http), start);
   };
-  net::co_spawn(impl_->executor, std::move(loop),
+  net::co_spawn(impl_->executor, std::move(poll),
                 [self](std::exception_ptr e) {
-                  if (!e) return;
-                  try {
-                    std::rethrow_exception(e);
-                  } catch (const std::exception& ex) {
-                    Log(LogLevel::kError, "poll loop failed",
-                        {{"service", self->service_->name}, {"err", ex.what()}});
+                  if (e) {
+                    try {
+                      std::rethrow_exception(e);
+                    } catch (const std::exception& ex) {
+                      Log(LogLevel::kError, "poll failed",
+                          {{"service", self->service_->name},
+                           {"err", ex.what()}});
+                    }
+                    self->Advance(*self->service_, Clock::now());
                   }
+                  if (!self->impl_->stopped) self->Sleep();
                 });
+}
+
+void Poller::Report(const ServiceConfig& service, HttpResult http,
+                    std::chrono::steady_clock::time_point start) {
+  Impl& impl = *impl_;
+  const Clock::time_point end = Clock::now();
+  PollResult result;
+  result.http = std::move(http);
+  result.duration_seconds = std::chrono::duration<double>(end - start).count();
+  result.start_lag_seconds =
+      std::chrono::duration<double>(start - impl.next).count();
+  result.finished_at = UnixNow();
+  impl.callback(service, result);
+  Advance(service, end);
+}
+
+void Poller::Advance(const ServiceConfig& service,
+                     std::chrono::steady_clock::time_point end) {
+  Clock::time_point& next = impl_->next;
+  next += service.interval;
+  if (next <= end) {
+    // Overran one or more slots: keep the phase, skip the missed ones.
+    auto behind = end - next;
+    next += service.interval * (behind / service.interval + 1);
+  }
 }
 
 void Poller::Rebind(std::shared_ptr<const ServiceConfig> service) {

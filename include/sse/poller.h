@@ -63,6 +63,14 @@ class Poller : public std::enable_shared_from_this<Poller> {
   std::uint64_t connections_opened() const;
 
  private:
+  void Sleep();
+  void PollOnce();
+  void Report(const ServiceConfig& service, HttpResult http,
+              std::chrono::steady_clock::time_point start);
+  // Moves the next poll time past `end` by whole intervals.
+  void Advance(const ServiceConfig& service,
+               std::chrono::steady_clock::time_point end);
+
   struct Impl;
   std::shared_ptr<const ServiceConfig> service_;
   std::unique_ptr<Impl> impl_;
