@@ -5,17 +5,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <array>
 #include <chrono>
 #include <fstream>
 #include <map>
-#include <unordered_map>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 #include "sse/config.h"
 #include "sse/discovery.h"
@@ -289,7 +289,8 @@ struct App::Impl {
     Observation obs = ObserveService(service, result.http);
     RecordPoll(*slot.series, service.name, obs.outcome, result);
     Observe(*slot.status, slot.tracked, service.name, service.type, obs.state,
-            obs.outcome, obs.error, result.finished_at, result.duration_seconds);
+            obs.outcome, obs.error, result.finished_at,
+            result.duration_seconds);
   }
 
   void StopService(const std::string& name) {
@@ -328,7 +329,8 @@ struct App::Impl {
   // ones keep polling and keep their state; changed ones restart polling;
   // removed ones lose their series; new ones start.
   void ReconcileServices() {
-    std::vector<std::shared_ptr<const ServiceConfig>> desired = DesiredServices();
+    std::vector<std::shared_ptr<const ServiceConfig>> desired =
+        DesiredServices();
     std::set<std::string> wanted;
     for (const auto& s : desired) wanted.insert(s->name);
     std::vector<std::string> removed;
@@ -573,7 +575,8 @@ struct App::Impl {
     if (changed) {
       auto targets = std::make_shared<std::vector<ServiceConfig>>();
       for (const auto& [path, entry] : sd.per_file) {
-        targets->insert(targets->end(), entry.second.begin(), entry.second.end());
+        targets->insert(targets->end(), entry.second.begin(),
+                        entry.second.end());
       }
       sd.targets = std::move(targets);
     }
@@ -612,10 +615,12 @@ struct App::Impl {
                 Log(LogLevel::kWarn, "http_sd target skipped", {{"sd", sd->id}, {"problem", p}});
               }
               if (targets != *sd->targets) {
-                sd->targets = std::make_shared<const std::vector<ServiceConfig>>(
-                    std::move(targets));
+                sd->targets =
+                    std::make_shared<const std::vector<ServiceConfig>>(
+                        std::move(targets));
                 Log(LogLevel::kInfo, "http_sd targets changed",
-                    {{"sd", sd->id}, {"targets", std::to_string(sd->targets->size())}});
+                    {{"sd", sd->id},
+                     {"targets", std::to_string(sd->targets->size())}});
                 ReconcileServices();
               }
             } catch (const std::invalid_argument& e) {

@@ -308,8 +308,10 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
                         "resolve " + conn.host + ": " + resolved.error.message());
     }
     if (timed_out) {
-      co_return Failure(Outcome::kTimeout,
-                        "connect: " + beast::make_error_code(beast::error::timeout).message());
+      co_return Failure(
+          Outcome::kTimeout,
+          "connect: " +
+              beast::make_error_code(beast::error::timeout).message());
     }
     // Each address in turn, in `conn` so that the watchdog can close it.
     boost::system::error_code cec = net::error::host_not_found;
@@ -330,8 +332,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     if (conn.scheme != "https") co_return HttpResult{};
     std::shared_ptr<ssl::context> ctx = SslContext();
     if (ctx == nullptr) co_return Failure(Outcome::kTlsError, ssl_setup_error);
-    auto secure =
-        std::make_unique<ssl::stream<tcp::socket>>(std::move(*conn.plain), *ctx);
+    auto secure = std::make_unique<ssl::stream<tcp::socket>>(
+        std::move(*conn.plain), *ctx);
     conn.plain.reset();
     const std::string name =
         options.tls.server_name.empty() ? conn.host : options.tls.server_name;
@@ -351,8 +353,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     }
     conn.ctx = std::move(ctx);
     conn.secure = std::move(secure);
-    auto [ec] =
-        co_await conn.secure->async_handshake(ssl::stream_base::client, kUseTuple);
+    auto [ec] = co_await conn.secure->async_handshake(ssl::stream_base::client,
+                                                      kUseTuple);
     const boost::system::error_code hec = Timed(ec);
     if (hec) {
       co_return Failure(hec == beast::error::timeout ? Outcome::kTimeout
@@ -401,7 +403,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
 
   // The request's bytes: Beast's serialization, kept for the plain GET of
   // the URL (every poll of a service sends the same bytes).
-  const std::string& RequestBytes(const Url& target, const HttpRequestSpec& spec,
+  const std::string& RequestBytes(const Url& target,
+                                  const HttpRequestSpec& spec,
                                   std::string& scratch) {
     const bool plain_get = &target == &url && spec.method == "GET" &&
                            spec.body.empty() && spec.headers.empty() &&
@@ -457,7 +460,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       // No co_await inside ?: here: GCC 12 miscompiles it (double free).
       HttpResult result;
       if (conn.secure) {
-        result = co_await Exchange(*conn.secure, conn, request, stale, location);
+        result =
+            co_await Exchange(*conn.secure, conn, request, stale, location);
       } else {
         result = co_await Exchange(*conn.plain, conn, request, stale, location);
       }

@@ -1,5 +1,6 @@
 #include "sse/web.h"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -14,7 +15,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/url/pct_string_view.hpp>
-#include <algorithm>
 #include <charconv>
 #include <deque>
 #include <optional>
@@ -169,15 +169,15 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
           response(std::move(r)),
           start(ex, std::chrono::steady_clock::time_point::max()),
           finished(ex, std::chrono::steady_clock::time_point::max()) {}
-    const std::string key;  // WebResponse::share_key
-    WebResponse response;  // its steps run on it; then it is the answer
-    bool started = false;  // left the queue: made from now on
-    bool done = false;     // response made
+    const std::string key;       // WebResponse::share_key
+    WebResponse response;        // its steps run on it; then it is the answer
+    bool started = false;        // left the queue: made from now on
+    bool done = false;           // response made
     net::steady_timer start;     // cancelled when started
     net::steady_timer finished;  // cancelled when done (wakes the joiners)
   };
   static constexpr int kMaxHeavy = 2;
-  int heavy = 0;                                     // on the I/O thread only
+  int heavy = 0;                                      // on the I/O thread only
   std::deque<std::shared_ptr<HeavyJob>> heavy_queue;  // waiting, in order
   std::vector<std::string> heavy_keys;                // of the jobs being made
   // WebResponse::finish runs here.
@@ -297,9 +297,8 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
     for (auto it = heavy_queue.begin();
          heavy < kMaxHeavy && it != heavy_queue.end();) {
       HeavyJob& job = **it;
-      if (!job.key.empty() &&
-          std::find(heavy_keys.begin(), heavy_keys.end(), job.key) !=
-              heavy_keys.end()) {
+      if (!job.key.empty() && std::find(heavy_keys.begin(), heavy_keys.end(),
+                                        job.key) != heavy_keys.end()) {
         ++it;
         continue;
       }

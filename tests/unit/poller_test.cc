@@ -10,8 +10,9 @@
 
 using namespace std::chrono_literals;
 
-TEST_CASE("a rebound poller polls on with the new config and lets the old one go",
-          "[poller]") {
+TEST_CASE(
+    "a rebound poller polls on with the new config and lets the old one go",
+    "[poller]") {
   sse::test::FakeService fake;
   fake.SetState("running");
   boost::asio::io_context io;
