@@ -94,7 +94,7 @@ bool IsIpAddress(const std::string& host) {
 // client's watchdog, which closes the socket: the streams have no timers of
 // their own (Beast's tcp_stream arms one per read and write).
 struct Connection {
-  std::string scheme, host, port;
+  const Url* origin = nullptr;  // its scheme, host and port
   std::shared_ptr<ssl::context> ctx;  // outlives `secure`, which uses it
   std::unique_ptr<tcp::socket> plain;
   std::unique_ptr<ssl::stream<tcp::socket>> secure;
@@ -104,7 +104,8 @@ struct Connection {
 
   bool open() const { return plain || secure; }
   bool SameOrigin(const Url& url) const {
-    return scheme == url.scheme && host == url.host && port == url.port;
+    return origin->scheme == url.scheme && origin->host == url.host &&
+           origin->port == url.port;
   }
   tcp::socket& Lowest() { return secure ? secure->next_layer() : *plain; }
   void Release() {
@@ -191,17 +192,35 @@ HttpClientOptions ClientOptionsFor(const ServiceConfig& service) {
   return o;
 }
 
+// TLS settings and state of a client, made only for a client that uses TLS
+// (a client per service adds up).
+struct TlsState {
+  TlsConfig config;
+  std::shared_ptr<ssl::context> ctx;
+  std::string setup_error;
+  std::vector<FileStamp> files;  // of ca/cert/key when ctx was built
+};
+
+// A connection to where a redirect led, with that origin.
+struct Detour {
+  Url origin;
+  Connection conn;
+};
+
 struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   net::any_io_executor executor;
   Url url;
-  HttpClientOptions options;
-  std::shared_ptr<ssl::context> ssl_ctx;
-  std::string ssl_setup_error;
-  std::vector<FileStamp> ssl_files;  // of ca/cert/key when ssl_ctx was built
+  // HttpClientOptions but TLS (in `tls`).
+  Duration timeout;
+  std::uint64_t max_body_bytes;
+  std::size_t max_header_bytes;
+  bool follow_redirects;
+  int max_redirects;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::unique_ptr<TlsState> tls;  // made when first needed
   Connection primary;
-  // For a redirect to another origin, during one request (made then only:
-  // a connection per service adds up).
-  std::unique_ptr<Connection> detour;
+  // For a redirect to another origin, during one request (made then only).
+  std::unique_ptr<Detour> detour;
   std::string get_request;  // the plain GET of `url`, serialized once
   // Ends a request at its deadline by closing its connection: one timer
   // wait per request, whatever it takes (resolve, connect, TLS, write,
@@ -215,11 +234,24 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   Impl(net::any_io_executor ex, Url u, HttpClientOptions o)
       : executor(std::move(ex)),
         url(std::move(u)),
-        options(std::move(o)),
+        timeout(o.timeout),
+        max_body_bytes(o.max_body_bytes),
+        max_header_bytes(o.max_header_bytes),
+        follow_redirects(o.follow_redirects),
+        max_redirects(o.max_redirects),
+        headers(std::move(o.headers)),
         watchdog(executor) {
-    primary.scheme = url.scheme;
-    primary.host = url.host;
-    primary.port = url.port;
+    if (o.has_tls || o.tls != TlsConfig{}) {
+      tls = std::make_unique<TlsState>();
+      tls->config = std::move(o.tls);
+    }
+    primary.origin = &url;
+  }
+
+  // The TLS settings (defaults unless configured).
+  TlsState& Tls() {
+    if (!tls) tls = std::make_unique<TlsState>();
+    return *tls;
   }
 
   void Arm(Clock::time_point deadline) {
@@ -232,12 +264,12 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       if (!self || self->request_id != id) return;
       self->timed_out = true;
       self->primary.Cancel();
-      if (self->detour) self->detour->Cancel();
+      if (self->detour) self->detour->conn.Cancel();
     });
   }
 
   void EndDetour() {
-    if (detour) detour->Close();
+    if (detour) detour->conn.Close();
     detour.reset();
   }
 
@@ -256,7 +288,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   std::vector<FileStamp> TlsFileStamps() const {
     std::vector<FileStamp> stamps;
     for (const std::string* file :
-         {&options.tls.ca_file, &options.tls.cert_file, &options.tls.key_file}) {
+         {&tls->config.ca_file, &tls->config.cert_file, &tls->config.key_file}) {
       stamps.push_back(Stamp(*file));
     }
     return stamps;
@@ -268,44 +300,48 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   // it was opened with. Records an error instead of throwing, so that a poll
   // reports it.
   std::shared_ptr<ssl::context> SslContext() {
+    TlsState& state = Tls();
     std::vector<FileStamp> stamps = TlsFileStamps();
-    if (stamps == ssl_files && (ssl_ctx || !ssl_setup_error.empty())) {
-      return ssl_ctx;
+    if (stamps == state.files && (state.ctx || !state.setup_error.empty())) {
+      return state.ctx;
     }
-    ssl_files = std::move(stamps);
-    ssl_ctx.reset();
-    ssl_setup_error.clear();
+    state.files = std::move(stamps);
+    state.ctx.reset();
+    state.setup_error.clear();
+    const TlsConfig& config = state.config;
     try {
       auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
       ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
                        ssl::context::no_tlsv1_1);
-      if (!options.tls.ca_file.empty()) {
-        ctx->load_verify_file(options.tls.ca_file);
+      if (!config.ca_file.empty()) {
+        ctx->load_verify_file(config.ca_file);
       } else {
         ctx->set_default_verify_paths();
       }
-      if (!options.tls.cert_file.empty()) {
-        ctx->use_certificate_chain_file(options.tls.cert_file);
-        ctx->use_private_key_file(options.tls.key_file, ssl::context::pem);
+      if (!config.cert_file.empty()) {
+        ctx->use_certificate_chain_file(config.cert_file);
+        ctx->use_private_key_file(config.key_file, ssl::context::pem);
       }
-      ctx->set_verify_mode(options.tls.insecure_skip_verify ? ssl::verify_none
+      ctx->set_verify_mode(config.insecure_skip_verify ? ssl::verify_none
                                                             : ssl::verify_peer);
-      ssl_ctx = std::move(ctx);
+      state.ctx = std::move(ctx);
     } catch (const boost::system::system_error& e) {
-      ssl_setup_error = std::string("TLS setup: ") + e.what();
+      state.setup_error = std::string("TLS setup: ") + e.what();
     }
-    return ssl_ctx;
+    return state.ctx;
   }
 
   net::awaitable<HttpResult> Connect(Connection& conn, Clock::time_point deadline) {
     // Bounded by the deadline even when the system resolver hangs.
     ResolveResult resolved =
-        co_await ResolveWithDeadline(executor, conn.host, conn.port, deadline);
+        co_await ResolveWithDeadline(executor, conn.origin->host,
+                                     conn.origin->port, deadline);
     if (resolved.error) {
       co_return Failure(resolved.error == net::error::timed_out ? Outcome::kTimeout
                                                                 : Outcome::kConnectError,
-                        "resolve " + conn.host + ": " + resolved.error.message());
+                        "resolve " + conn.origin->host + ": " +
+                            resolved.error.message());
     }
     if (timed_out) {
       co_return Failure(
@@ -329,18 +365,19 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     ++connections;
     boost::system::error_code ignored;
     conn.plain->set_option(tcp::no_delay(true), ignored);
-    if (conn.scheme != "https") co_return HttpResult{};
+    if (conn.origin->scheme != "https") co_return HttpResult{};
     std::shared_ptr<ssl::context> ctx = SslContext();
-    if (ctx == nullptr) co_return Failure(Outcome::kTlsError, ssl_setup_error);
+    if (ctx == nullptr) co_return Failure(Outcome::kTlsError, tls->setup_error);
     auto secure = std::make_unique<ssl::stream<tcp::socket>>(
         std::move(*conn.plain), *ctx);
     conn.plain.reset();
     const std::string name =
-        options.tls.server_name.empty() ? conn.host : options.tls.server_name;
+        tls->config.server_name.empty() ? conn.origin->host
+                                        : tls->config.server_name;
     SSL* native = secure->native_handle();
     const bool ip = IsIpAddress(name);
     if (!ip) SSL_set_tlsext_host_name(native, name.c_str());  // SNI
-    if (!options.tls.insecure_skip_verify) {
+    if (!tls->config.insecure_skip_verify) {
       // OpenSSL checks the name during verification (SAN DNS or IP entry),
       // so a mismatch fails the handshake with its own reason.
       const int set = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(native),
@@ -378,8 +415,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
                         "write: " + wec.message());
     }
     ResponseLimits limits;
-    limits.max_body_bytes = options.max_body_bytes;
-    limits.max_header_bytes = static_cast<std::uint32_t>(options.max_header_bytes);
+    limits.max_body_bytes = max_body_bytes;
+    limits.max_header_bytes = static_cast<std::uint32_t>(max_header_bytes);
     for (int interim = 0;; ++interim) {
       ResponseParser parser;
       ApplyLimits(parser, limits);
@@ -425,7 +462,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     // Credentials go only to the configured URL's origin, never to where a
     // redirect points elsewhere (as browsers and Go's net/http do).
     const bool own_origin = SameOrigin(target, url);
-    for (const auto& [name, value] : options.headers) {
+    for (const auto& [name, value] : headers) {
       if (own_origin || !IsAuthorization(name)) req.set(name, value);
     }
     for (const auto& [name, value] : spec.headers) req.set(name, value);
@@ -482,28 +519,27 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       const Url& current = *at;
       Connection* conn = &primary;
       if (!primary.SameOrigin(current)) {
-        if (!detour || !detour->SameOrigin(current)) {
+        if (!detour || !detour->conn.SameOrigin(current)) {
           EndDetour();
-          detour = std::make_unique<Connection>();
-          detour->scheme = current.scheme;
-          detour->host = current.host;
-          detour->port = current.port;
+          detour = std::make_unique<Detour>();
+          detour->origin = current;
+          detour->conn.origin = &detour->origin;
         }
-        conn = detour.get();
+        conn = &detour->conn;
       }
       std::string location;
       HttpResult result = co_await Fetch(*conn, current, spec, deadline, location);
       const bool redirect = spec.method == "GET" && result.outcome == Outcome::kOk &&
                             result.status >= 300 && result.status < 400 &&
                             !location.empty();
-      if (!options.follow_redirects || !redirect) {
+      if (!follow_redirects || !redirect) {
         EndDetour();
         co_return result;
       }
-      if (hop >= options.max_redirects) {
+      if (hop >= max_redirects) {
         EndDetour();
         co_return Failure(Outcome::kHttpError,
-                          "stopped after " + std::to_string(options.max_redirects) +
+                          "stopped after " + std::to_string(max_redirects) +
                               " redirects");
       }
       std::string error;
@@ -529,7 +565,7 @@ net::awaitable<HttpResult> HttpClient::Get() { return Request(HttpRequestSpec{})
 
 net::awaitable<HttpResult> HttpClient::Request(HttpRequestSpec spec) {
   impl_->busy = true;
-  const Clock::time_point deadline = Clock::now() + impl_->options.timeout;
+  const Clock::time_point deadline = Clock::now() + impl_->timeout;
   impl_->Arm(deadline);
   HttpResult result;
   try {

@@ -7,14 +7,20 @@ namespace sse {
 
 void Series::Set(double value) {
   value_ = value;
-  if (mirror_gauge_ != nullptr) mirror_gauge_->Set(value);
+  if (mirror_ != nullptr && !counter_) {
+    static_cast<prometheus::Gauge*>(mirror_)->Set(value);
+  }
 }
 
 void Series::Increment(double delta) {
   if (counter_ && !(delta >= 0)) return;
   value_ += delta;
-  if (mirror_counter_ != nullptr) mirror_counter_->Increment(delta);
-  if (mirror_gauge_ != nullptr) mirror_gauge_->Increment(delta);
+  if (mirror_ == nullptr) return;
+  if (counter_) {
+    static_cast<prometheus::Counter*>(mirror_)->Increment(delta);
+  } else {
+    static_cast<prometheus::Gauge*>(mirror_)->Increment(delta);
+  }
 }
 
 std::string RenderLabels(const prometheus::Labels& labels) {
@@ -61,12 +67,14 @@ Series& SeriesFamily::Add(const prometheus::Labels& labels) {
     ++it->second->refs_;
     return *it->second;
   }
+  if (series_.size() >= (std::size_t{1} << 31)) {
+    throw std::length_error("too many series in " + name_);
+  }
   auto series = std::make_unique<Series>();
-  series->line_.reserve(name_.size() + rendered.size() + 1);
-  series->line_ = name_;
-  series->line_ += rendered;
-  series->line_ += ' ';
-  series->index_ = series_.size();
+  series->labels_.reserve(rendered.size() + 1);
+  series->labels_ = rendered;
+  series->labels_ += ' ';
+  series->index_ = static_cast<std::uint32_t>(series_.size());
   series->refs_ = 1;
   series->counter_ = type_ == prometheus::MetricType::Counter;
   Series& ref = *series;
@@ -78,12 +86,8 @@ Series& SeriesFamily::Add(const prometheus::Labels& labels) {
     by_labels_.erase(it);
     throw;
   }
-  if (mirror_counters_ != nullptr) {
-    ref.mirror_counter_ = &mirror_counters_->Add(labels);
-  }
-  if (mirror_gauges_ != nullptr) {
-    ref.mirror_gauge_ = &mirror_gauges_->Add(labels);
-  }
+  if (mirror_counters_ != nullptr) ref.mirror_ = &mirror_counters_->Add(labels);
+  if (mirror_gauges_ != nullptr) ref.mirror_ = &mirror_gauges_->Add(labels);
   return ref;
 }
 
@@ -93,17 +97,18 @@ void SeriesFamily::Remove(Series* series) {
     return;
   }
   if (--series->refs_ > 0) return;
-  if (series->mirror_counter_ != nullptr) {
-    mirror_counters_->Remove(series->mirror_counter_);
-  }
-  if (series->mirror_gauge_ != nullptr) {
-    mirror_gauges_->Remove(series->mirror_gauge_);
+  if (series->mirror_ != nullptr) {
+    if (series->counter_) {
+      mirror_counters_->Remove(static_cast<prometheus::Counter*>(series->mirror_));
+    } else {
+      mirror_gauges_->Remove(static_cast<prometheus::Gauge*>(series->mirror_));
+    }
   }
   by_labels_.erase(LabelsOf(*series));
   const std::size_t index = series->index_;
   if (index + 1 != series_.size()) {
     series_[index] = std::move(series_.back());
-    series_[index]->index_ = index;
+    series_[index]->index_ = static_cast<std::uint32_t>(index);
   }
   series_.pop_back();
 }
@@ -114,8 +119,7 @@ Series* SeriesFamily::Find(const prometheus::Labels& labels) const {
 }
 
 std::string_view SeriesFamily::LabelsOf(const Series& series) const {
-  return std::string_view(series.line_)
-      .substr(name_.size(), series.line_.size() - name_.size() - 1);
+  return std::string_view(series.labels_).substr(0, series.labels_.size() - 1);
 }
 
 void SeriesFamily::Write(ExpositionFormat format, std::string& out) const {
@@ -123,7 +127,8 @@ void SeriesFamily::Write(ExpositionFormat format, std::string& out) const {
   AppendFamilyHeader(FamilyName(name_, type_, format), help_, type_, format,
                      out);
   for (const auto& series : series_) {
-    out += series->line_;
+    out += name_;
+    out += series->labels_;
     AppendValue(series->value_, out);
     out += '\n';
   }

@@ -8,6 +8,7 @@
 #include <prometheus/registry.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -30,15 +31,17 @@ class Series {
 
  private:
   friend class SeriesFamily;
-  // The sample line up to its value: `name{a="x",b="y"} ` (label names
-  // sorted, values escaped); the same in both exposition formats.
-  std::string line_;
+  // Kept small: a series per service and family adds up (7 per service).
+  // The sample line after the family name up to its value: `{a="x",b="y"} `
+  // (label names sorted, values escaped); the same in both exposition
+  // formats.
+  std::string labels_;
   double value_ = 0;
-  std::size_t index_ = 0;  // position in the family's vector
-  int refs_ = 0;           // Add() calls with these labels not yet removed
-  bool counter_ = false;
-  prometheus::Counter* mirror_counter_ = nullptr;
-  prometheus::Gauge* mirror_gauge_ = nullptr;
+  // The mirror's prometheus::Counter (in a counter) or prometheus::Gauge.
+  void* mirror_ = nullptr;
+  std::uint32_t index_ : 31 = 0;   // position in the family's vector
+  std::uint32_t counter_ : 1 = 0;  // a counter (else a gauge)
+  int refs_ = 0;  // Add() calls with these labels not yet removed
 };
 
 /// A counter or gauge family that the exposition writes straight from its
