@@ -133,6 +133,14 @@ struct Connection {
   }
 };
 
+constexpr std::string_view kAccept = "application/json, */*;q=0.5";
+
+const std::string& UserAgent() {
+  static const std::string agent =
+      std::string("service_state_exporter/") + kVersion;
+  return agent;
+}
+
 HttpResult Failure(Outcome outcome, std::string error) {
   HttpResult r;
   r.outcome = outcome;
@@ -172,6 +180,41 @@ std::string HandshakeError(const boost::system::error_code& ec, SSL* ssl) {
 
 }  // namespace
 
+std::string PlainGetRequest(
+    const Url& url,
+    const std::vector<std::pair<std::string, std::string>>& headers) {
+  std::string out;
+  out.reserve(96 + url.target.size() + url.host_header.size());
+  out += "GET ";
+  out += url.target;
+  out += " HTTP/1.1\r\n";
+  auto field = [&out](std::string_view name, std::string_view value) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  };
+  if (headers.empty()) {
+    field("Host", url.host_header);
+    field("User-Agent", UserAgent());
+    field("Accept", kAccept);
+  } else {
+    // As Beast's set(): a header replaces those of the same name before it
+    // and goes last.
+    std::vector<std::pair<std::string_view, std::string_view>> fields = {
+        {"Host", url.host_header}, {"User-Agent", UserAgent()}, {"Accept", kAccept}};
+    for (const auto& [name, value] : headers) {
+      std::erase_if(fields, [&name](const auto& f) {
+        return beast::iequals(f.first, name);
+      });
+      fields.emplace_back(name, value);
+    }
+    for (const auto& [name, value] : fields) field(name, value);
+  }
+  out += "\r\n";
+  return out;
+}
+
 HttpClientOptions ClientOptionsFor(const ServiceConfig& service) {
   HttpClientOptions o;
   o.timeout = service.timeout;
@@ -208,7 +251,6 @@ struct Detour {
 };
 
 struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
-  net::any_io_executor executor;
   Url url;
   // HttpClientOptions but TLS (in `tls`).
   Duration timeout;
@@ -221,7 +263,6 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   Connection primary;
   // For a redirect to another origin, during one request (made then only).
   std::unique_ptr<Detour> detour;
-  std::string get_request;  // the plain GET of `url`, serialized once
   // Ends a request at its deadline by closing its connection: one timer
   // wait per request, whatever it takes (resolve, connect, TLS, write,
   // reads).
@@ -232,15 +273,14 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   bool busy = false;
 
   Impl(net::any_io_executor ex, Url u, HttpClientOptions o)
-      : executor(std::move(ex)),
-        url(std::move(u)),
+      : url(std::move(u)),
         timeout(o.timeout),
         max_body_bytes(o.max_body_bytes),
         max_header_bytes(o.max_header_bytes),
         follow_redirects(o.follow_redirects),
         max_redirects(o.max_redirects),
         headers(std::move(o.headers)),
-        watchdog(executor) {
+        watchdog(std::move(ex)) {
     if (o.has_tls || o.tls != TlsConfig{}) {
       tls = std::make_unique<TlsState>();
       tls->config = std::move(o.tls);
@@ -335,7 +375,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   net::awaitable<HttpResult> Connect(Connection& conn, Clock::time_point deadline) {
     // Bounded by the deadline even when the system resolver hangs.
     ResolveResult resolved =
-        co_await ResolveWithDeadline(executor, conn.origin->host,
+        co_await ResolveWithDeadline(watchdog.get_executor(), conn.origin->host,
                                      conn.origin->port, deadline);
     if (resolved.error) {
       co_return Failure(resolved.error == net::error::timed_out ? Outcome::kTimeout
@@ -352,7 +392,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     // Each address in turn, in `conn` so that the watchdog can close it.
     boost::system::error_code cec = net::error::host_not_found;
     for (const tcp::endpoint& endpoint : resolved.endpoints) {
-      conn.plain = std::make_unique<tcp::socket>(executor);
+      conn.plain = std::make_unique<tcp::socket>(watchdog.get_executor());
       auto [ec] = co_await conn.plain->async_connect(endpoint, kUseTuple);
       cec = Timed(ec);
       if (!cec || cec == beast::error::timeout) break;
@@ -438,27 +478,22 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     }
   }
 
-  // The request's bytes: Beast's serialization, kept for the plain GET of
-  // the URL (every poll of a service sends the same bytes).
-  const std::string& RequestBytes(const Url& target,
-                                  const HttpRequestSpec& spec,
-                                  std::string& scratch) {
+  // The request's bytes. The plain GET of the URL (every poll of a
+  // service) is written directly, other requests through Beast.
+  std::string RequestBytes(const Url& target, const HttpRequestSpec& spec) const {
     const bool plain_get = &target == &url && spec.method == "GET" &&
                            spec.body.empty() && spec.headers.empty() &&
                            spec.content_type.empty();
-    if (plain_get && !get_request.empty()) return get_request;
-    std::string& out = plain_get ? get_request : scratch;
-    out = Serialize(target, spec);
-    return out;
+    if (plain_get) return PlainGetRequest(url, headers);
+    return Serialize(target, spec);
   }
 
   std::string Serialize(const Url& target, const HttpRequestSpec& spec) const {
     http::request<http::string_body> req{http::string_to_verb(spec.method),
                                          target.target, 11};
     req.set(http::field::host, target.host_header);
-    req.set(http::field::user_agent,
-            std::string("service_state_exporter/") + kVersion);
-    req.set(http::field::accept, "application/json, */*;q=0.5");
+    req.set(http::field::user_agent, UserAgent());
+    req.set(http::field::accept, kAccept);
     // Credentials go only to the configured URL's origin, never to where a
     // redirect points elsewhere (as browsers and Go's net/http do).
     const bool own_origin = SameOrigin(target, url);
@@ -473,17 +508,14 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     }
     std::ostringstream bytes;
     bytes << req;
-    std::string out = std::move(bytes).str();
-    out.shrink_to_fit();  // kept per service: not the stream's spare room
-    return out;
+    return std::move(bytes).str();
   }
 
   net::awaitable<HttpResult> Fetch(Connection& conn, const Url& target,
                                    const HttpRequestSpec& spec,
                                    Clock::time_point deadline,
                                    std::string& location) {
-    std::string scratch;
-    const std::string& request = RequestBytes(target, spec, scratch);
+    const std::string request = RequestBytes(target, spec);
     for (int attempt = 0; attempt < 2; ++attempt) {
       bool reused = conn.open();
       if (!reused) {

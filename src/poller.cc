@@ -45,7 +45,6 @@ std::uint64_t StableHash(std::string_view text) {
 }
 
 struct Poller::Impl {
-  net::any_io_executor executor;
   PollCallback callback;
   PollFetch fetch;
   HttpClient client;
@@ -55,8 +54,7 @@ struct Poller::Impl {
 
   Impl(net::any_io_executor ex, const ServiceConfig& service, PollCallback cb,
        PollFetch f)
-      : executor(ex),
-        callback(std::move(cb)),
+      : callback(std::move(cb)),
         fetch(std::move(f)),
         client(ex, service.url, ClientOptionsFor(service)),
         timer(ex) {}
@@ -112,7 +110,7 @@ void Poller::PollOnce() {
     if (impl.stopped) co_return;
     self->Report(*config, std::move(http), start);
   };
-  net::co_spawn(impl_->executor, std::move(poll), [self](std::exception_ptr e) {
+  net::co_spawn(impl_->timer.get_executor(), std::move(poll), [self](std::exception_ptr e) {
     if (e) {
       try {
         std::rethrow_exception(e);

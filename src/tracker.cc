@@ -20,7 +20,7 @@ void Tracker::Add(const std::string& name, const std::string& type,
   if (it != services_.end()) {
     if (it->second->type == type) {
       Service& s = *it->second;
-      s.options = options;
+      s.options = Intern(options);
       s.up->Set(IsUp(options, s.state) ? 1 : 0);
       return;
     }
@@ -29,7 +29,7 @@ void Tracker::Add(const std::string& name, const std::string& type,
   auto s = std::make_unique<Service>();
   s->name = name;
   s->type = type;
-  s->options = options;
+  s->options = Intern(options);
   s->since = now;
   const prometheus::Labels labels{{"service_name", name},
                                   {"service_type", type}};
@@ -40,6 +40,18 @@ void Tracker::Add(const std::string& name, const std::string& type,
   StateGauge(*s, s->state).Set(1);
   s->up->Set(IsUp(options, s->state) ? 1 : 0);
   services_.emplace(name, std::move(s));
+}
+
+std::shared_ptr<const TrackerOptions> Tracker::Intern(
+    const TrackerOptions& options) {
+  // Few distinct options (most services take the global ones): drop those
+  // no service uses any more, share an equal one if there is one.
+  std::erase_if(options_, [](const auto& o) { return o.use_count() == 1; });
+  for (const auto& known : options_) {
+    if (*known == options) return known;
+  }
+  options_.push_back(std::make_shared<const TrackerOptions>(options));
+  return options_.back();
 }
 
 void Tracker::Restore(const std::string& name, const PersistedService& saved,
@@ -108,7 +120,7 @@ void Tracker::CommitState(Service& s, const std::string& to, bool counted,
   s.state = to;
   s.since = now;
   s.entered->Set(now);
-  s.up->Set(IsUp(s.options, to) ? 1 : 0);
+  s.up->Set(IsUp(*s.options, to) ? 1 : 0);
   s.candidate.clear();
   s.streak = 0;
   if (counted) {
@@ -142,7 +154,7 @@ ObserveResult Tracker::Observe(Ref service, const std::string& raw_state,
   std::string state = raw_state;
   if (state != s.state && state != kStateUnknown && state != kStateOther &&
       !s.raw_states.contains(state)) {
-    if (static_cast<int>(s.raw_states.size()) >= s.options.max_states) {
+    if (static_cast<int>(s.raw_states.size()) >= s.options->max_states) {
       state = kStateOther;
       if (!s.cap_warned) {
         s.cap_warned = true;
@@ -174,7 +186,7 @@ ObserveResult Tracker::Observe(Ref service, const std::string& raw_state,
     s.candidate = state;
     s.streak = 1;
   }
-  if (s.streak >= s.options.transition_after) {
+  if (s.streak >= s.options->transition_after) {
     result.commit = Commit{s.state, state, true};
     CommitState(s, state, true, now);
   }
@@ -187,7 +199,7 @@ ServiceView Tracker::MakeView(const Service& s) const {
   v.type = s.type;
   v.state = s.state;
   v.since = s.since;
-  v.up = IsUp(s.options, s.state);
+  v.up = IsUp(*s.options, s.state);
   v.observed = s.observed;
   v.changes = static_cast<std::uint64_t>(s.changes->Value());
   v.candidate = s.candidate;

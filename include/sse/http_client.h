@@ -35,6 +35,13 @@ struct HttpRequestSpec {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+/// The bytes of the GET a client sends to its own URL on every poll: the
+/// request line, Host, User-Agent, Accept, then `headers` (one of the same
+/// name replaces ours), as Beast's serializer writes them. Thread-safe.
+std::string PlainGetRequest(
+    const Url& url,
+    const std::vector<std::pair<std::string, std::string>>& headers);
+
 /// Builds client options from a service's config: limits, redirects, TLS,
 /// custom headers, and the Authorization header from its secret files.
 HttpClientOptions ClientOptionsFor(const ServiceConfig& service);

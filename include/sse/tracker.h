@@ -117,7 +117,7 @@ class Tracker {
   struct Service {
     std::string name;
     std::string type;
-    TrackerOptions options;
+    std::shared_ptr<const TrackerOptions> options;  // shared (Intern)
     std::string state = kStateUnknown;
     double since = 0;
     bool observed = false;
@@ -133,6 +133,7 @@ class Tracker {
   };
 
   void CommitState(Service& s, const std::string& to, bool counted, double now);
+  std::shared_ptr<const TrackerOptions> Intern(const TrackerOptions& options);
   Series& StateGauge(Service& s, const std::string& state);
   Series& TransitionCounter(Service& s, const std::string& from,
                             const std::string& to);
@@ -140,6 +141,7 @@ class Tracker {
 
   Metrics& metrics_;
   std::unordered_map<std::string, std::unique_ptr<Service>> services_;
+  std::vector<std::shared_ptr<const TrackerOptions>> options_;  // distinct
 };
 
 }  // namespace sse

@@ -4,10 +4,13 @@
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <atomic>
+#include <boost/beast/http.hpp>
+#include <sstream>
 #include <thread>
 
 #include "support/fake_service.h"
 #include "support/test_util.h"
+#include "sse/version.h"
 
 using namespace std::chrono_literals;
 using sse::test::FakeRequest;
@@ -317,4 +320,32 @@ TEST_CASE("100 Continue and 103 Early Hints before the response are skipped",
   REQUIRE(first.outcome == sse::Outcome::kOk);
   REQUIRE(first.status == 200);
   REQUIRE(first.body == R"({"state":"running"})");
+}
+
+TEST_CASE("the plain GET is the request Beast's serializer writes",
+          "[http_client]") {
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  const sse::Url url = sse::ParseUrl("http://svc.example:8080/status?x=1");
+  auto beast_get = [&url](const Headers& headers) {
+    namespace http = boost::beast::http;
+    http::request<http::empty_body> req{http::verb::get, url.target, 11};
+    req.set(http::field::host, url.host_header);
+    req.set(http::field::user_agent,
+            std::string("service_state_exporter/") + sse::kVersion);
+    req.set(http::field::accept, "application/json, */*;q=0.5");
+    for (const auto& [name, value] : headers) req.set(name, value);
+    std::ostringstream out;
+    out << req;
+    return out.str();
+  };
+  for (const Headers& headers : std::vector<Headers>{
+           {},
+           {{"X-Probe", "yes"}},
+           {{"Authorization", "Bearer t"}, {"X-A", "1"}},
+           {{"accept", "text/plain"}, {"X-B", "2"}},
+           {{"User-Agent", "mine"}, {"x-c", "3"}, {"X-C", "4"}},
+       }) {
+    INFO(headers.size() << " headers");
+    REQUIRE(sse::PlainGetRequest(url, headers) == beast_get(headers));
+  }
 }
