@@ -1,6 +1,8 @@
 #include "sse/app.h"
 
+#ifdef __GLIBC__
 #include <malloc.h>
+#endif
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -305,7 +307,10 @@ struct App::Impl {
   // each shares the config or target list it is part of.
   std::vector<std::shared_ptr<const ServiceConfig>> DesiredServices() {
     std::vector<std::shared_ptr<const ServiceConfig>> out;
+    // A list's own poll series and status go by its name: a service may
+    // not take it.
     std::set<std::string> names;
+    for (const auto& list : config->lists) names.insert(list.name);
     auto add = [&](const std::shared_ptr<const void>& owner,
                    const ServiceConfig& s, const std::string& origin) {
       if (!InShard(s.name)) return;
@@ -488,6 +493,9 @@ struct App::Impl {
     it->second.poller->Stop();
     for (const auto& [member, absent] : it->second.members) Untrack(member);
     lists.erase(it);
+    // A service that took the name on this reload (services are reconciled
+    // first) uses its status and series from now on: its poller holds them.
+    if (pollers.contains(name)) return;
     status.erase(name);
     DropSeries(name);
   }

@@ -189,6 +189,11 @@ std::string PlainGetRequest(
   out += url.target;
   out += " HTTP/1.1\r\n";
   auto field = [&out](std::string_view name, std::string_view value) {
+    // As Beast does: no spaces or tabs around a value.
+    const auto edge = value.find_first_not_of(" \t");
+    value = edge == std::string_view::npos
+                ? std::string_view()
+                : value.substr(edge, value.find_last_not_of(" \t") - edge + 1);
     out += name;
     out += ": ";
     out += value;
@@ -608,6 +613,12 @@ net::awaitable<HttpResult> HttpClient::Request(HttpRequestSpec spec) {
     result = Failure(Outcome::kConnectError, std::string("internal: ") + e.what());
   }
   impl_->Disarm();
+  if (impl_->timed_out) {
+    // The watchdog closed the sockets of both connections, whichever the
+    // request was on: neither may be reused.
+    impl_->primary.Close();
+    impl_->EndDetour();
+  }
   impl_->busy = false;
   co_return result;
 }

@@ -25,7 +25,7 @@ double UnixNow() {
 // whole milliseconds), so the polls due in the same tick wake the I/O thread
 // once, together, instead of one wake-up each: at 10,000 polls/s that is
 // ~10 polls a wake-up instead of one. Delays a poll by less than a tick.
-constexpr auto kTick = std::chrono::milliseconds(4);
+constexpr auto kTick = std::chrono::milliseconds(1);
 
 Clock::time_point OnTick(Clock::time_point t) {
   const auto tick = std::chrono::duration_cast<Clock::duration>(kTick);

@@ -344,8 +344,41 @@ TEST_CASE("the plain GET is the request Beast's serializer writes",
            {{"Authorization", "Bearer t"}, {"X-A", "1"}},
            {{"accept", "text/plain"}, {"X-B", "2"}},
            {{"User-Agent", "mine"}, {"x-c", "3"}, {"X-C", "4"}},
+           {{"X-Spaces", " \t padded \t"}, {"X-Empty", "  "}},
        }) {
     INFO(headers.size() << " headers");
     REQUIRE(sse::PlainGetRequest(url, headers) == beast_get(headers));
   }
+}
+
+TEST_CASE("a redirect that times out leaves the next poll a working connection",
+          "[http_client]") {
+  FakeService slow;  // the other origin: answers too late
+  slow.SetHandler([](const FakeRequest&) {
+    FakeResponse r;
+    r.delay = 2s;
+    return r;
+  });
+  FakeService fake;
+  std::atomic<bool> redirect{true};
+  fake.SetHandler([&](const FakeRequest&) {
+    FakeResponse r;
+    if (redirect) {
+      r.status = 302;
+      r.headers["Location"] = slow.Url("/late");
+    } else {
+      r.body = R"({"state":"running"})";
+    }
+    return r;
+  });
+  sse::HttpClientOptions options;
+  options.follow_redirects = true;
+  options.timeout = 300ms;
+  ClientRig rig(fake.Url("/"), options);
+  REQUIRE(rig.Get().outcome == sse::Outcome::kTimeout);
+  redirect = false;
+  const sse::HttpResult next = rig.Get();
+  INFO(next.error);
+  REQUIRE(next.outcome == sse::Outcome::kOk);
+  REQUIRE(next.status == 200);
 }
