@@ -94,7 +94,7 @@ bool IsIpAddress(const std::string& host) {
 // client's watchdog, which closes the socket: the streams have no timers of
 // their own (Beast's tcp_stream arms one per read and write).
 struct Connection {
-  const Url* origin = nullptr;  // its scheme, host and port
+  const Url* origin = nullptr;        // its scheme, host and port
   std::shared_ptr<ssl::context> ctx;  // outlives `secure`, which uses it
   std::unique_ptr<tcp::socket> plain;
   std::unique_ptr<ssl::stream<tcp::socket>> secure;
@@ -207,7 +207,9 @@ std::string PlainGetRequest(
     // As Beast's set(): a header replaces those of the same name before it
     // and goes last.
     std::vector<std::pair<std::string_view, std::string_view>> fields = {
-        {"Host", url.host_header}, {"User-Agent", UserAgent()}, {"Accept", kAccept}};
+        {"Host", url.host_header},
+        {"User-Agent", UserAgent()},
+        {"Accept", kAccept}};
     for (const auto& [name, value] : headers) {
       std::erase_if(fields, [&name](const auto& f) {
         return beast::iequals(f.first, name);
@@ -333,7 +335,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   std::vector<FileStamp> TlsFileStamps() const {
     std::vector<FileStamp> stamps;
     for (const std::string* file :
-         {&tls->config.ca_file, &tls->config.cert_file, &tls->config.key_file}) {
+         {&tls->config.ca_file, &tls->config.cert_file,
+          &tls->config.key_file}) {
       stamps.push_back(Stamp(*file));
     }
     return stamps;
@@ -369,7 +372,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
         ctx->use_private_key_file(config.key_file, ssl::context::pem);
       }
       ctx->set_verify_mode(config.insecure_skip_verify ? ssl::verify_none
-                                                            : ssl::verify_peer);
+                                                       : ssl::verify_peer);
       state.ctx = std::move(ctx);
     } catch (const boost::system::system_error& e) {
       state.setup_error = std::string("TLS setup: ") + e.what();
@@ -383,10 +386,10 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
         co_await ResolveWithDeadline(watchdog.get_executor(), conn.origin->host,
                                      conn.origin->port, deadline);
     if (resolved.error) {
-      co_return Failure(resolved.error == net::error::timed_out ? Outcome::kTimeout
-                                                                : Outcome::kConnectError,
-                        "resolve " + conn.origin->host + ": " +
-                            resolved.error.message());
+      co_return Failure(
+          resolved.error == net::error::timed_out ? Outcome::kTimeout
+                                                  : Outcome::kConnectError,
+          "resolve " + conn.origin->host + ": " + resolved.error.message());
     }
     if (timed_out) {
       co_return Failure(
@@ -416,9 +419,9 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     auto secure = std::make_unique<ssl::stream<tcp::socket>>(
         std::move(*conn.plain), *ctx);
     conn.plain.reset();
-    const std::string name =
-        tls->config.server_name.empty() ? conn.origin->host
-                                        : tls->config.server_name;
+    const std::string name = tls->config.server_name.empty()
+                                 ? conn.origin->host
+                                 : tls->config.server_name;
     SSL* native = secure->native_handle();
     const bool ip = IsIpAddress(name);
     if (!ip) SSL_set_tlsext_host_name(native, name.c_str());  // SNI
@@ -485,7 +488,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
 
   // The request's bytes. The plain GET of the URL (every poll of a
   // service) is written directly, other requests through Beast.
-  std::string RequestBytes(const Url& target, const HttpRequestSpec& spec) const {
+  std::string RequestBytes(const Url& target,
+                           const HttpRequestSpec& spec) const {
     const bool plain_get = &target == &url && spec.method == "GET" &&
                            spec.body.empty() && spec.headers.empty() &&
                            spec.content_type.empty();
@@ -575,9 +579,9 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       }
       if (hop >= max_redirects) {
         EndDetour();
-        co_return Failure(Outcome::kHttpError,
-                          "stopped after " + std::to_string(max_redirects) +
-                              " redirects");
+        co_return Failure(
+            Outcome::kHttpError,
+            "stopped after " + std::to_string(max_redirects) + " redirects");
       }
       std::string error;
       std::optional<Url> next = ResolveRedirect(current, location, error);

@@ -110,18 +110,20 @@ void Poller::PollOnce() {
     if (impl.stopped) co_return;
     self->Report(*config, std::move(http), start);
   };
-  net::co_spawn(impl_->timer.get_executor(), std::move(poll), [self](std::exception_ptr e) {
-    if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        Log(LogLevel::kError, "poll failed",
-            {{"service", self->service_->name}, {"err", ex.what()}});
-      }
-      self->Advance(*self->service_, Clock::now());
-    }
-    if (!self->impl_->stopped) self->Sleep();
-  });
+  net::co_spawn(
+      impl_->timer.get_executor(), std::move(poll),
+      [self](std::exception_ptr e) {
+        if (e) {
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            Log(LogLevel::kError, "poll failed",
+                {{"service", self->service_->name}, {"err", ex.what()}});
+          }
+          self->Advance(*self->service_, Clock::now());
+        }
+        if (!self->impl_->stopped) self->Sleep();
+      });
 }
 
 void Poller::Report(const ServiceConfig& service, HttpResult http,

@@ -99,7 +99,8 @@ void SeriesFamily::Remove(Series* series) {
   if (--series->refs_ > 0) return;
   if (series->mirror_ != nullptr) {
     if (series->counter_) {
-      mirror_counters_->Remove(static_cast<prometheus::Counter*>(series->mirror_));
+      mirror_counters_->Remove(
+          static_cast<prometheus::Counter*>(series->mirror_));
     } else {
       mirror_gauges_->Remove(static_cast<prometheus::Gauge*>(series->mirror_));
     }

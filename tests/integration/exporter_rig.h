@@ -75,6 +75,15 @@ class ExporterRig {
     return FindSample(Scrape(), name, labels);
   }
 
+  /// Waits until the sample is at least `least` (a counter got there).
+  bool WaitAtLeast(const std::string& name,
+                   const std::map<std::string, std::string>& labels,
+                   double least,
+                   std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    return WaitFor([&] { return Value(name, labels).value_or(-1) >= least; },
+                   timeout);
+  }
+
   /// Waits until the sample has exactly `want`.
   bool WaitValue(const std::string& name, const std::map<std::string, std::string>& labels,
                  double want, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {

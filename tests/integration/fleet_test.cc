@@ -569,41 +569,38 @@ TEST_CASE("sharding: N replicas cover every service exactly once",
   REQUIRE(united == all);
 }
 
-TEST_CASE(
-    "a service cannot take a list's name; it can once the list is gone",
-    "[fleet][reload]") {
+TEST_CASE("a service cannot take a list's name; it can once the list is gone",
+          "[fleet][reload]") {
   FakeList list;
   list.Set(json::array({{{"name", "member"}, {"state", "running"}}}));
   FakeService direct;
   direct.SetState("running");
-  const std::string service = "services:\n  - name: db\n    type: Direct\n"
-                              "    url: " + direct.Url("/s") +
-                              "\n    source: json\n";
-  ExporterRig rig(std::string(kFast) + service + "lists:\n  - name: db\n"
-                  "    url: " + list.fake.Url("/") + "\n",
+  const std::string service =
+      "services:\n  - name: db\n    type: Direct\n"
+      "    url: " +
+      direct.Url("/s") + "\n    source: json\n";
+  ExporterRig rig(std::string(kFast) + service +
+                      "lists:\n  - name: db\n"
+                      "    url: " +
+                      list.fake.Url("/") + "\n",
                   {"--web.enable-lifecycle"});
   REQUIRE(rig.WaitValue("muster_service_up", Svc("member", "service"), 1));
   // The list polls as "db"; the service of that name is skipped.
-  REQUIRE(sse::test::WaitFor([&] {
-    return rig.Value("service_state_exporter_polls_total",
-                     {{"service_name", "db"}, {"outcome", "ok"}})
-               .value_or(0) >= 2;
-  }, 5s));
-  REQUIRE_FALSE(rig.Value("muster_service_up", Svc("db", "Direct")).has_value());
+  const Labels db_ok = {{"service_name", "db"}, {"outcome", "ok"}};
+  REQUIRE(rig.WaitAtLeast("service_state_exporter_polls_total", db_ok, 2, 5s));
+  REQUIRE_FALSE(
+      rig.Value("muster_service_up", Svc("db", "Direct")).has_value());
   REQUIRE(rig.log().find("duplicate service name") != std::string::npos);
 
   // Without the list the service polls under the name, and keeps polling
   // after the list's removal (which must not drop what the service uses).
   rig.RewriteConfig(std::string(kFast) + service);
-  REQUIRE(sse::test::HttpRequest(rig.port(), "POST", "/-/reload").status == 200);
+  REQUIRE(sse::test::HttpRequest(rig.port(), "POST", "/-/reload").status ==
+          200);
   REQUIRE(rig.WaitValue("muster_service_up", Svc("db", "Direct"), 1));
-  const double before = rig.Value("service_state_exporter_polls_total",
-                                  {{"service_name", "db"}, {"outcome", "ok"}})
-                            .value_or(0);
-  REQUIRE(sse::test::WaitFor([&] {
-    return rig.Value("service_state_exporter_polls_total",
-                     {{"service_name", "db"}, {"outcome", "ok"}})
-               .value_or(0) >= before + 3;
-  }, 5s));
+  const double before =
+      rig.Value("service_state_exporter_polls_total", db_ok).value_or(0);
+  REQUIRE(rig.WaitAtLeast("service_state_exporter_polls_total", db_ok,
+                          before + 3, 5s));
   REQUIRE(rig.Get("/-/healthy").status == 200);
 }

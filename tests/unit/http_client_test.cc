@@ -1,16 +1,16 @@
 #include "sse/http_client.h"
 
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <catch2/catch.hpp>
-#include <atomic>
 #include <boost/beast/http.hpp>
+#include <catch2/catch.hpp>
 #include <sstream>
 #include <thread>
 
+#include "sse/version.h"
 #include "support/fake_service.h"
 #include "support/test_util.h"
-#include "sse/version.h"
 
 using namespace std::chrono_literals;
 using sse::test::FakeRequest;
