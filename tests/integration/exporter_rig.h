@@ -76,10 +76,10 @@ class ExporterRig {
   }
 
   /// Waits until the sample is at least `least` (a counter got there).
-  bool WaitAtLeast(const std::string& name,
-                   const std::map<std::string, std::string>& labels,
-                   double least,
-                   std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  bool WaitAtLeast(
+      const std::string& name, const std::map<std::string, std::string>& labels,
+      double least,
+      std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     return WaitFor([&] { return Value(name, labels).value_or(-1) >= least; },
                    timeout);
   }

@@ -109,9 +109,9 @@ TEST_CASE("a transport failure is observed as unreachable", "[exporter]") {
   REQUIRE(rig.Value("muster_service_up", kFake) == 0.0);
   // The poll in flight when it went away may time out; later ones are refused.
   CAPTURE(rig.process().log());
-  REQUIRE(rig.WaitAtLeast("service_state_exporter_polls_total",
-                          {{"service_name", "fake"}, {"outcome", "connect_error"}},
-                          1, 5s));
+  REQUIRE(rig.WaitAtLeast(
+      "service_state_exporter_polls_total",
+      {{"service_name", "fake"}, {"outcome", "connect_error"}}, 1, 5s));
   REQUIRE(rig.Value("muster_service_state_changes_total", kFake) == 1.0);
 }
 
