@@ -320,6 +320,12 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     detour.reset();
   }
 
+  // Closes both connections (after a failure that leaves either unusable).
+  void CloseAll() {
+    primary.Close();
+    EndDetour();
+  }
+
   void Disarm() {
     ++request_id;
     watchdog.cancel();
@@ -612,17 +618,13 @@ net::awaitable<HttpResult> HttpClient::Request(HttpRequestSpec spec) {
   try {
     result = co_await impl_->Run(spec, deadline);
   } catch (const std::exception& e) {
-    impl_->primary.Close();
-    impl_->EndDetour();
+    impl_->CloseAll();
     result = Failure(Outcome::kConnectError, std::string("internal: ") + e.what());
   }
   impl_->Disarm();
-  if (impl_->timed_out) {
-    // The watchdog closed the sockets of both connections, whichever the
-    // request was on: neither may be reused.
-    impl_->primary.Close();
-    impl_->EndDetour();
-  }
+  // The watchdog closed the sockets of both connections, whichever the
+  // request was on: neither may be reused.
+  if (impl_->timed_out) impl_->CloseAll();
   impl_->busy = false;
   co_return result;
 }
