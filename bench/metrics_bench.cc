@@ -30,7 +30,8 @@ double MedianMs(int repeat, F&& f) {
   for (int i = 0; i < repeat; ++i) {
     auto t0 = Clock::now();
     f();
-    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   }
   std::sort(ms.begin(), ms.end());
   return ms[ms.size() / 2];

@@ -50,12 +50,14 @@ double UnixNow() {
 // as the Go runtime does for Prometheus' own exporters.
 void RaiseOpenFilesLimit() {
   rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max)
+    return;
   const rlim_t before = limit.rlim_cur;
   limit.rlim_cur = limit.rlim_max;
   if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
     Log(LogLevel::kDebug, "raised the open files limit",
-        {{"from", std::to_string(before)}, {"to", std::to_string(limit.rlim_cur)}});
+        {{"from", std::to_string(before)},
+         {"to", std::to_string(limit.rlim_cur)}});
   }
 }
 
@@ -64,7 +66,8 @@ TrackerOptions OptionsFor(const ServiceConfig& s) {
 }
 
 bool IsTransportFailure(Outcome o) {
-  return o == Outcome::kTimeout || o == Outcome::kConnectError || o == Outcome::kTlsError;
+  return o == Outcome::kTimeout || o == Outcome::kConnectError ||
+         o == Outcome::kTlsError;
 }
 
 // The StatefulSet ordinal at the end of the hostname ("sse-2" -> 2).
@@ -105,7 +108,8 @@ struct App::Impl {
     std::string id;  // "file_sd[0]", "http_sd[1]"
     std::optional<FileSdConfig> file;
     std::optional<HttpSdConfig> http;
-    std::map<std::string, std::pair<std::int64_t, std::vector<ServiceConfig>>> per_file;
+    std::map<std::string, std::pair<std::int64_t, std::vector<ServiceConfig>>>
+        per_file;
     // Shared with the pollers of its services (never changed: replaced).
     std::shared_ptr<const std::vector<ServiceConfig>> targets =
         std::make_shared<const std::vector<ServiceConfig>>();
@@ -145,13 +149,15 @@ struct App::Impl {
 
   bool InShard(const std::string& name) const {
     return flags.shard_count <= 1 ||
-           static_cast<int>(StableHash(name) % static_cast<std::uint64_t>(flags.shard_count)) ==
+           static_cast<int>(StableHash(name) %
+                            static_cast<std::uint64_t>(flags.shard_count)) ==
                flags.shard_index;
   }
 
   // ---- metrics of polls -------------------------------------------------
 
-  void RecordPoll(const std::string& target, Outcome outcome, const PollResult& result) {
+  void RecordPoll(const std::string& target, Outcome outcome,
+                  const PollResult& result) {
     RecordPoll(series[target], target, outcome, result);
   }
 
@@ -159,7 +165,8 @@ struct App::Impl {
                   const PollResult& result) {
     Series*& counter = s.polls[static_cast<std::size_t>(outcome)];
     if (counter == nullptr) {
-      counter = &metrics->polls.Add({{"service_name", target}, {"outcome", OutcomeName(outcome)}});
+      counter = &metrics->polls.Add(
+          {{"service_name", target}, {"outcome", OutcomeName(outcome)}});
     }
     counter->Increment();
     if (s.last_poll == nullptr) {
@@ -182,7 +189,8 @@ struct App::Impl {
   // ---- the tracker side ----------------------------------------------------
 
   // Starts tracking a service, continuing from the state file if it knows it.
-  void Track(const std::string& name, const std::string& type, const TrackerOptions& options) {
+  void Track(const std::string& name, const std::string& type,
+             const TrackerOptions& options) {
     if (tracker->Has(name)) {
       tracker->Add(name, type, options, UnixNow());
       return;
@@ -204,8 +212,9 @@ struct App::Impl {
   }
 
   // Feeds one observation of a service and records its poll status.
-  void Observe(const std::string& name, const std::string& type, const std::string& state,
-               Outcome outcome, const std::string& error, double when, double duration) {
+  void Observe(const std::string& name, const std::string& type,
+               const std::string& state, Outcome outcome,
+               const std::string& error, double when, double duration) {
     Observe(status[name], tracker->Find(name), name, type, state, outcome,
             error, when, duration);
   }
@@ -226,10 +235,13 @@ struct App::Impl {
       // The first failure after a success is a warning; repeats are debug
       // so that a dead target does not flood the log.
       Log(was_ok ? LogLevel::kWarn : LogLevel::kDebug, "poll failed",
-          {{"service", name}, {"outcome", OutcomeName(outcome)},
-           {"state", observed.state}, {"err", error}});
+          {{"service", name},
+           {"outcome", OutcomeName(outcome)},
+           {"state", observed.state},
+           {"err", error}});
     } else {
-      Log(LogLevel::kDebug, "poll", {{"service", name}, {"state", observed.state}});
+      Log(LogLevel::kDebug, "poll",
+          {{"service", name}, {"state", observed.state}});
     }
     if (observed.cap_reached) {
       Log(LogLevel::kWarn,
@@ -238,8 +250,11 @@ struct App::Impl {
           {{"service", name}});
     }
     if (observed.commit) {
-      Log(LogLevel::kInfo, observed.commit->counted ? "state change" : "initial state",
-          {{"service", name}, {"type", type}, {"from", observed.commit->from},
+      Log(LogLevel::kInfo,
+          observed.commit->counted ? "state change" : "initial state",
+          {{"service", name},
+           {"type", type},
+           {"from", observed.commit->from},
            {"to", observed.commit->to}});
       if (auto p = tracker->Persist(name)) {
         persisted[name] = *p;
@@ -269,7 +284,8 @@ struct App::Impl {
     try {
       WriteFileAtomic(flags.state_file, SerializeState(persisted, UnixNow()));
     } catch (const std::exception& e) {
-      Log(LogLevel::kError, "cannot write state file", {{"file", flags.state_file}, {"err", e.what()}});
+      Log(LogLevel::kError, "cannot write state file",
+          {{"file", flags.state_file}, {"err", e.what()}});
     }
   }
 
@@ -352,7 +368,8 @@ struct App::Impl {
       const ServiceConfig& service = *shared;
       // A service in the config or discovery takes its name from a list.
       for (auto& [list_name, entry] : lists) {
-        if (entry.members.erase(service.name) > 0) tracker->Remove(service.name);
+        if (entry.members.erase(service.name) > 0)
+          tracker->Remove(service.name);
       }
       auto it = pollers.find(service.name);
       if (it != pollers.end() && it->second->service().SamePolling(service)) {
@@ -375,7 +392,8 @@ struct App::Impl {
     }
   }
 
-  // ---- lists -----------------------------------------------------------------
+  // ---- lists
+  // -----------------------------------------------------------------
 
   // Who may use `name` for a member of list `entry`: not a service, not a
   // list earlier in the config.
@@ -421,17 +439,19 @@ struct App::Impl {
     if (!doc) {
       // A failed poll of the list: every service of it is unreachable (or
       // unknown for a bad answer); none is removed.
-      const std::string state = IsTransportFailure(outcome) ? kStateUnreachable : kStateUnknown;
+      const std::string state =
+          IsTransportFailure(outcome) ? kStateUnreachable : kStateUnknown;
       for (const auto& [name, absent] : entry.members) {
         auto view = tracker->View(name);
-        Observe(name, view ? view->type : list.default_type, state, outcome, error,
-                result.finished_at, result.duration_seconds);
+        Observe(name, view ? view->type : list.default_type, state, outcome,
+                error, result.finished_at, result.duration_seconds);
       }
       return;
     }
     if (!doc->problems.empty()) {
       Log(LogLevel::kDebug, "list has unusable items",
-          {{"list", list.name}, {"count", std::to_string(doc->problems.size())},
+          {{"list", list.name},
+           {"count", std::to_string(doc->problems.size())},
            {"first", doc->problems.front()}});
     }
     std::set<std::string> present;
@@ -440,7 +460,8 @@ struct App::Impl {
       if (!entry.members.contains(item.name)) {
         if (!ClaimName(entry, item.name)) {
           if (conflicts_warned.insert(list.name + "/" + item.name).second) {
-            Log(LogLevel::kWarn, "list reports a service whose name is taken; skipped",
+            Log(LogLevel::kWarn,
+                "list reports a service whose name is taken; skipped",
                 {{"list", list.name}, {"service", item.name}});
           }
           continue;
@@ -453,8 +474,8 @@ struct App::Impl {
       Track(item.name, item.type, options);
       status[item.name].url = list.poll.url.text;
       entry.members[item.name] = 0;
-      Observe(item.name, item.type, item.state, Outcome::kOk, "", result.finished_at,
-              result.duration_seconds);
+      Observe(item.name, item.type, item.state, Outcome::kOk, "",
+              result.finished_at, result.duration_seconds);
     }
     std::vector<std::string> gone;
     for (auto& [name, absent] : entry.members) {
@@ -463,7 +484,8 @@ struct App::Impl {
     }
     for (const auto& name : gone) {
       Log(LogLevel::kInfo, "service missing from list; removed",
-          {{"list", list.name}, {"service", name},
+          {{"list", list.name},
+           {"service", name},
            {"absent_polls", std::to_string(list.absent_after)}});
       entry.members.erase(name);
       Untrack(name);
@@ -475,7 +497,9 @@ struct App::Impl {
     PollFetch fetch;
     if (list.kind == ListKind::kMcp) {
       entry.mcp = std::make_shared<McpSession>(list.tool);
-      fetch = [mcp = entry.mcp](HttpClient& client) { return mcp->Poll(client); };
+      fetch = [mcp = entry.mcp](HttpClient& client) {
+        return mcp->Poll(client);
+      };
     }
     status[list.name].url = list.poll.url.text;
     entry.poller = std::make_shared<Poller>(
@@ -544,30 +568,37 @@ struct App::Impl {
         seen.insert(path);
         struct stat st {};
         if (stat(path.c_str(), &st) != 0) continue;
-        const std::int64_t mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 +
-                                   st.st_mtim.tv_nsec + st.st_size;
+        const std::int64_t mtime =
+            static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 +
+            st.st_mtim.tv_nsec + st.st_size;
         auto known = sd.per_file.find(path);
-        if (known != sd.per_file.end() && known->second.first == mtime) continue;
+        if (known != sd.per_file.end() && known->second.first == mtime)
+          continue;
         std::ifstream in(path, std::ios::binary);
-        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::string text((std::istreambuf_iterator<char>(in)),
+                         std::istreambuf_iterator<char>());
         const bool yaml = path.ends_with(".yml") || path.ends_with(".yaml");
         try {
           std::vector<std::string> problems;
-          auto services = ServicesFromTargets(ParseTargetGroups(text, yaml), f.service, f.scheme,
-                                              f.path, problems);
+          auto services =
+              ServicesFromTargets(ParseTargetGroups(text, yaml), f.service,
+                                  f.scheme, f.path, problems);
           for (const auto& p : problems) {
-            Log(LogLevel::kWarn, "file_sd target skipped", {{"file", path}, {"problem", p}});
+            Log(LogLevel::kWarn, "file_sd target skipped",
+                {{"file", path}, {"problem", p}});
           }
           sd.per_file[path] = {mtime, std::move(services)};
           changed = true;
           Log(LogLevel::kInfo, "file_sd file loaded",
-              {{"file", path}, {"targets", std::to_string(sd.per_file[path].second.size())}});
+              {{"file", path},
+               {"targets", std::to_string(sd.per_file[path].second.size())}});
         } catch (const std::invalid_argument& e) {
           // Keep the last good version; remember the mtime so that the
           // error is reported once per change.
           auto& slot = sd.per_file[path];
           slot.first = mtime;
-          Log(LogLevel::kError, "file_sd file is invalid; keeping its last good targets",
+          Log(LogLevel::kError,
+              "file_sd file is invalid; keeping its last good targets",
               {{"file", path}, {"err", e.what()}});
         }
       }
@@ -616,11 +647,12 @@ struct App::Impl {
           } else if (http.outcome == Outcome::kOk) {
             try {
               std::vector<std::string> problems;
-              auto targets = ServicesFromTargets(ParseTargetGroups(http.body, false),
-                                                 sd->http->service, sd->http->scheme,
-                                                 sd->http->path, problems);
+              auto targets = ServicesFromTargets(
+                  ParseTargetGroups(http.body, false), sd->http->service,
+                  sd->http->scheme, sd->http->path, problems);
               for (const auto& p : problems) {
-                Log(LogLevel::kWarn, "http_sd target skipped", {{"sd", sd->id}, {"problem", p}});
+                Log(LogLevel::kWarn, "http_sd target skipped",
+                    {{"sd", sd->id}, {"problem", p}});
               }
               if (targets != *sd->targets) {
                 sd->targets =
@@ -635,11 +667,14 @@ struct App::Impl {
               error = e.what();
             }
           }
-          if (!error.empty() && http.outcome == Outcome::kOk && http.status == 200) {
-            Log(LogLevel::kError, "http_sd answer invalid; keeping the last good targets",
+          if (!error.empty() && http.outcome == Outcome::kOk &&
+              http.status == 200) {
+            Log(LogLevel::kError,
+                "http_sd answer invalid; keeping the last good targets",
                 {{"sd", sd->id}, {"err", error}});
           } else if (!error.empty()) {
-            Log(LogLevel::kWarn, "http_sd fetch failed; keeping the last good targets",
+            Log(LogLevel::kWarn,
+                "http_sd fetch failed; keeping the last good targets",
                 {{"sd", sd->id}, {"err", error}});
           }
           ScheduleSd(sd, sd->http->refresh_interval);
@@ -685,7 +720,10 @@ struct App::Impl {
       if (!sd) {
         // A changed block keeps the targets of the block it replaces at
         // the same position until its first answer.
-        auto previous = reuse([&](const SdEntry& e) { return e.http.has_value() && e.id == "http_sd[" + std::to_string(i) + "]"; });
+        auto previous = reuse([&](const SdEntry& e) {
+          return e.http.has_value() &&
+                 e.id == "http_sd[" + std::to_string(i) + "]";
+        });
         sd = std::make_shared<SdEntry>();
         sd->http = h;
         sd->timer = std::make_shared<net::steady_timer>(io);
@@ -697,7 +735,8 @@ struct App::Impl {
         }
         ServiceConfig poll = h.service;
         poll.url = h.url;
-        sd->client = std::make_shared<HttpClient>(io.get_executor(), h.url, ClientOptionsFor(poll));
+        sd->client = std::make_shared<HttpClient>(io.get_executor(), h.url,
+                                                  ClientOptionsFor(poll));
         ScheduleSd(sd, Duration(0));
       }
       sd->id = "http_sd[" + std::to_string(i) + "]";
@@ -761,7 +800,8 @@ struct App::Impl {
     last_reload_attempt = UnixNow();
     try {
       std::optional<WebConfig> next_web = LoadWebConfig();
-      auto next = std::make_shared<const Config>(LoadConfigFile(flags.config_file));
+      auto next =
+          std::make_shared<const Config>(LoadConfigFile(flags.config_file));
       if (next->global.metric_namespace != metrics->metric_namespace()) {
         throw ConfigError(flags.config_file +
                           ": global.metric_namespace: cannot change on reload "
@@ -775,7 +815,8 @@ struct App::Impl {
       }
       ApplyConfig(std::move(next));
       Log(LogLevel::kInfo, "config reloaded",
-          {{"file", flags.config_file}, {"services", std::to_string(pollers.size())},
+          {{"file", flags.config_file},
+           {"services", std::to_string(pollers.size())},
            {"lists", std::to_string(lists.size())}});
       return true;
     } catch (const std::exception& e) {  // ConfigError, or TLS files unusable
@@ -783,7 +824,8 @@ struct App::Impl {
       reload_ok = false;
       error = e.what();
       last_reload_error = error;
-      Log(LogLevel::kError, "config reload failed; keeping the running config", {{"err", error}});
+      Log(LogLevel::kError, "config reload failed; keeping the running config",
+          {{"err", error}});
       return false;
     }
   }
@@ -825,7 +867,8 @@ struct App::Impl {
       if (!name_filter.empty() && view.name != name_filter) continue;
       if (!state_filter.empty() && view.state != state_filter) continue;
       ServiceRow row;
-      if (auto it = status.find(view.name); it != status.end()) row.poll = it->second;
+      if (auto it = status.find(view.name); it != status.end())
+        row.poll = it->second;
       row.view = std::move(view);
       rows.push_back(std::move(row));
     }
@@ -858,7 +901,8 @@ struct App::Impl {
             403, "text/plain; charset=utf-8",
             "Lifecycle API is not enabled (--web.enable-lifecycle).\n");
       }
-      if (req.method != "POST" && req.method != "PUT") return not_allowed("POST, PUT");
+      if (req.method != "POST" && req.method != "PUT")
+        return not_allowed("POST, PUT");
       std::string error;
       if (!Reload(error)) {
         return MakeResponse(500, "text/plain; charset=utf-8",
@@ -867,9 +911,9 @@ struct App::Impl {
       return MakeResponse(200, "text/plain; charset=utf-8", "");
     }
     const bool known = req.path == flags.telemetry_path || req.path == "/" ||
-                       req.path == "/api/v1/services" || req.path == "/api/v1/status" ||
-                       req.path == "/-/healthy" ||
-                       req.path == "/-/ready";
+                       req.path == "/api/v1/services" ||
+                       req.path == "/api/v1/status" ||
+                       req.path == "/-/healthy" || req.path == "/-/ready";
     if (!known)
       return MakeResponse(404, "text/plain; charset=utf-8",
                           "404 page not found\n");
@@ -940,14 +984,16 @@ struct App::Impl {
       flags.shard_index = HostnameOrdinal();
       if (flags.shard_index < 0 || flags.shard_index >= flags.shard_count) {
         Log(LogLevel::kError,
-            "--shard.count given without --shard.index, and the hostname has no "
+            "--shard.count given without --shard.index, and the hostname has "
+            "no "
             "usable StatefulSet ordinal");
         return 1;
       }
     }
     std::shared_ptr<const Config> initial;
     try {
-      initial = std::make_shared<const Config>(LoadConfigFile(flags.config_file));
+      initial =
+          std::make_shared<const Config>(LoadConfigFile(flags.config_file));
     } catch (const ConfigError& e) {
       Log(LogLevel::kError, "cannot load config", {{"err", e.what()}});
       return 1;
@@ -959,7 +1005,8 @@ struct App::Impl {
         Log(LogLevel::kWarn, "state file ignored", {{"err", error}});
       } else {
         Log(LogLevel::kInfo, "state file loaded",
-            {{"file", flags.state_file}, {"services", std::to_string(persisted.size())}});
+            {{"file", flags.state_file},
+             {"services", std::to_string(persisted.size())}});
       }
     }
     std::optional<WebConfig> initial_web;
@@ -976,8 +1023,9 @@ struct App::Impl {
     web_options.read_timeout = flags.web_read_timeout;
     web_options.write_timeout = flags.web_write_timeout;
     web_options.max_connections = flags.web_max_connections;
-    web = std::make_unique<WebServer>(io.get_executor(), web_options,
-                                      [this](const WebRequest& r) { return Handle(r); });
+    web = std::make_unique<WebServer>(
+        io.get_executor(), web_options,
+        [this](const WebRequest& r) { return Handle(r); });
     try {
       ApplyWebConfig(std::move(initial_web));
     } catch (const std::exception& e) {
@@ -991,7 +1039,9 @@ struct App::Impl {
       return 1;
     }
     Log(LogLevel::kInfo, "starting service_state_exporter",
-        {{"version", kVersion}, {"revision", kRevision}, {"config", flags.config_file},
+        {{"version", kVersion},
+         {"revision", kRevision},
+         {"config", flags.config_file},
          {"services", std::to_string(initial->services.size())},
          {"lists", std::to_string(initial->lists.size())},
          {"shard", std::to_string(std::max(flags.shard_index, 0)) + "/" +

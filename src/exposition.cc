@@ -100,8 +100,7 @@ ExpositionFormat NegotiateFormat(std::string_view accept) {
       if (quality <= 0) continue;
     }
     std::size_t v = item.find("version=");
-    if (v != std::string_view::npos &&
-        item.substr(v + 8, 5) != "1.0.0") {
+    if (v != std::string_view::npos && item.substr(v + 8, 5) != "1.0.0") {
       continue;
     }
     return ExpositionFormat::kOpenMetrics100;
@@ -197,7 +196,8 @@ void WriteExposition(const std::vector<MetricFamily>& families,
     for (const ClientMetric& m : family.metric) {
       switch (family.type) {
         case MetricType::Counter:
-          AppendSample(name, om ? "_total" : "", m, {}, 0, m.counter.value, out);
+          AppendSample(name, om ? "_total" : "", m, {}, 0, m.counter.value,
+                       out);
           break;
         case MetricType::Gauge:
           AppendSample(name, "", m, {}, 0, m.gauge.value, out);

@@ -48,7 +48,8 @@ bool AcceptsGzip(std::string_view accept_encoding) {
     std::size_t q = item.find("q=");
     if (q != std::string_view::npos) {
       std::string_view v = item.substr(q + 2);
-      if (v.substr(0, 1) == "0" && v.find_first_of("123456789") == std::string_view::npos) {
+      if (v.substr(0, 1) == "0" &&
+          v.find_first_of("123456789") == std::string_view::npos) {
         continue;
       }
     }
@@ -174,14 +175,16 @@ std::string RenderServicesJson(const std::vector<ServiceRow>& rows) {
     s["transitions_total"] = row.view.changes;
     nlohmann::ordered_json pairs = nlohmann::ordered_json::array();
     for (const auto& [pair, count] : row.view.transitions) {
-      pairs.push_back({{"from", pair.first}, {"to", pair.second}, {"count", count}});
+      pairs.push_back(
+          {{"from", pair.first}, {"to", pair.second}, {"count", count}});
     }
     s["transitions"] = std::move(pairs);
     services.push_back(std::move(s));
   }
   nlohmann::ordered_json doc;
   doc["services"] = std::move(services);
-  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "\n";
 }
 
 std::string RenderStatusJson(const ExporterStatus& st) {
@@ -204,7 +207,8 @@ std::string RenderStatusJson(const ExporterStatus& st) {
   doc["services"] = {{"configured", st.services},
                      {"polled", st.services_polled}};
   doc["ready"] = st.ready;
-  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "\n";
 }
 
 std::string RenderLandingPage(const std::vector<ServiceRow>& rows,
@@ -224,10 +228,11 @@ std::string RenderLandingPage(const std::vector<ServiceRow>& rows,
   html += HtmlEscape(kRevision);
   html += ")</p>\n<ul><li><a href=\"";
   html += HtmlEscape(telemetry_path);
-  html += "\">Metrics</a></li><li><a href=\"api/v1/services\">Services (JSON)</a>"
-          "</li><li><a href=\"api/v1/status\">Status (JSON)</a></li>"
-          "<li><a href=\"-/healthy\">Health</a></li>"
-          "<li><a href=\"-/ready\">Readiness</a></li></ul>\n";
+  html +=
+      "\">Metrics</a></li><li><a href=\"api/v1/services\">Services (JSON)</a>"
+      "</li><li><a href=\"api/v1/status\">Status (JSON)</a></li>"
+      "<li><a href=\"-/healthy\">Health</a></li>"
+      "<li><a href=\"-/ready\">Readiness</a></li></ul>\n";
   html += "<h2>Services (" + std::to_string(rows.size()) + ")</h2>\n";
   html +=
       "<table id=\"services\"><thead><tr><th>Name</th><th>Type</th>"

@@ -149,10 +149,11 @@ HttpResult Failure(Outcome outcome, std::string error) {
 }
 
 bool IsAuthorization(const std::string& name) {
-  return name.size() == 13 && std::equal(name.begin(), name.end(), "authorization",
-                                         [](char a, char b) {
-                                           return std::tolower(static_cast<unsigned char>(a)) == b;
-                                         });
+  return name.size() == 13 &&
+         std::equal(name.begin(), name.end(), "authorization",
+                    [](char a, char b) {
+                      return std::tolower(static_cast<unsigned char>(a)) == b;
+                    });
 }
 
 // Errors of a kept-alive connection that the server closed meanwhile. Over
@@ -365,9 +366,9 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     const TlsConfig& config = state.config;
     try {
       auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
-      ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                       ssl::context::no_tlsv1_1);
+      ctx->set_options(ssl::context::default_workarounds |
+                       ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
       if (!config.ca_file.empty()) {
         ctx->load_verify_file(config.ca_file);
       } else {
@@ -386,7 +387,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
     return state.ctx;
   }
 
-  net::awaitable<HttpResult> Connect(Connection& conn, Clock::time_point deadline) {
+  net::awaitable<HttpResult> Connect(Connection& conn,
+                                     Clock::time_point deadline) {
     // Bounded by the deadline even when the system resolver hangs.
     ResolveResult resolved =
         co_await ResolveWithDeadline(watchdog.get_executor(), conn.origin->host,
@@ -438,8 +440,9 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
                                                          name.c_str())
                          : SSL_set1_host(native, name.c_str());
       if (set != 1) {
-        co_return Failure(Outcome::kTlsError,
-                          "TLS setup: cannot verify server name \"" + name + "\"");
+        co_return Failure(
+            Outcome::kTlsError,
+            "TLS setup: cannot verify server name \"" + name + "\"");
       }
     }
     conn.ctx = std::move(ctx);
@@ -448,9 +451,9 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
                                                       kUseTuple);
     const boost::system::error_code hec = Timed(ec);
     if (hec) {
-      co_return Failure(hec == beast::error::timeout ? Outcome::kTimeout
-                                                     : Outcome::kTlsError,
-                        HandshakeError(hec, native));
+      co_return Failure(
+          hec == beast::error::timeout ? Outcome::kTimeout : Outcome::kTlsError,
+          HandshakeError(hec, native));
     }
     co_return HttpResult{};
   }
@@ -484,7 +487,9 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
         conn.Close();
         co_return Failure(Outcome::kHttpError, kTooManyInterim);
       }
-      if (rec) stale = interim == 0 && !parser.got_some() && IsStaleConnectionError(rec);
+      if (rec)
+        stale =
+            interim == 0 && !parser.got_some() && IsStaleConnectionError(rec);
       HttpResult result = FinishResponse(parser, rec, limits, location);
       if (!rec && !parser.get().keep_alive()) conn.Close();
       conn.Release();
@@ -516,7 +521,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       if (own_origin || !IsAuthorization(name)) req.set(name, value);
     }
     for (const auto& [name, value] : spec.headers) req.set(name, value);
-    if (!spec.content_type.empty()) req.set(http::field::content_type, spec.content_type);
+    if (!spec.content_type.empty())
+      req.set(http::field::content_type, spec.content_type);
     if (spec.method != "GET" || !spec.body.empty()) {
       req.body() = spec.body;
       req.prepare_payload();
@@ -575,10 +581,11 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
         conn = &detour->conn;
       }
       std::string location;
-      HttpResult result = co_await Fetch(*conn, current, spec, deadline, location);
-      const bool redirect = spec.method == "GET" && result.outcome == Outcome::kOk &&
-                            result.status >= 300 && result.status < 400 &&
-                            !location.empty();
+      HttpResult result =
+          co_await Fetch(*conn, current, spec, deadline, location);
+      const bool redirect =
+          spec.method == "GET" && result.outcome == Outcome::kOk &&
+          result.status >= 300 && result.status < 400 && !location.empty();
       if (!follow_redirects || !redirect) {
         EndDetour();
         co_return result;
@@ -608,7 +615,9 @@ HttpClient::HttpClient(net::any_io_executor executor, Url url,
 
 HttpClient::~HttpClient() = default;
 
-net::awaitable<HttpResult> HttpClient::Get() { return Request(HttpRequestSpec{}); }
+net::awaitable<HttpResult> HttpClient::Get() {
+  return Request(HttpRequestSpec{});
+}
 
 net::awaitable<HttpResult> HttpClient::Request(HttpRequestSpec spec) {
   impl_->busy = true;
@@ -619,7 +628,8 @@ net::awaitable<HttpResult> HttpClient::Request(HttpRequestSpec spec) {
     result = co_await impl_->Run(spec, deadline);
   } catch (const std::exception& e) {
     impl_->CloseAll();
-    result = Failure(Outcome::kConnectError, std::string("internal: ") + e.what());
+    result =
+        Failure(Outcome::kConnectError, std::string("internal: ") + e.what());
   }
   impl_->Disarm();
   // The watchdog closed the sockets of both connections, whichever the

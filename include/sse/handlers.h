@@ -14,8 +14,8 @@ namespace sse {
 /// What the exporter knows about one service's polling, beside the tracker.
 struct PollStatus {
   bool polled = false;
-  std::string outcome;  ///< label value of the last poll's outcome
-  std::string error;    ///< last poll's error text (never a secret)
+  std::string outcome;     ///< label value of the last poll's outcome
+  std::string error;       ///< last poll's error text (never a secret)
   std::string last_state;  ///< last observed state (after the cap)
   double last_poll = 0;    ///< Unix seconds
   double duration_seconds = 0;
@@ -36,7 +36,7 @@ struct ExporterStatus {
   bool basic_auth = false;      ///< basic auth is required
   double start_time = 0;        ///< Unix seconds
   double now = 0;
-  bool reload_successful = true;  ///< the last (re)load worked
+  bool reload_successful = true;   ///< the last (re)load worked
   double last_reload_success = 0;  ///< Unix seconds
   double last_reload_attempt = 0;  ///< Unix seconds
   std::string last_reload_error;   ///< of the last failed reload, else empty
@@ -67,8 +67,7 @@ std::string RenderServicesJson(const std::vector<ServiceRow>& rows);
 /// The HTML landing page: version, links, a table of services. All text is
 /// escaped. Thread-safe.
 std::string RenderLandingPage(const std::vector<ServiceRow>& rows,
-                              std::string_view telemetry_path,
-                              double now);
+                              std::string_view telemetry_path, double now);
 
 /// Escapes text for HTML element content and attribute values.
 std::string HtmlEscape(std::string_view text);

@@ -19,7 +19,7 @@ class HttpClient;
 struct PollResult {
   HttpResult http;  ///< what the exchange brought back
   double duration_seconds = 0;
-  double finished_at = 0;     ///< Unix seconds
+  double finished_at = 0;        ///< Unix seconds
   double start_lag_seconds = 0;  ///< how late the poll started vs schedule
 };
 

@@ -1,13 +1,12 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "sse/config.h"
 #include "sse/metrics.h"
@@ -55,8 +54,8 @@ inline constexpr int kMaxJsonDepth = 256;
 
 /// State for an HTTP status: `status_map` exact code, then class ("5xx"),
 /// then the defaults (2xx running; 401, 403 auth_required; else error).
-std::string StateFromStatus(unsigned status,
-                            const std::map<std::string, std::string>& status_map);
+std::string StateFromStatus(
+    unsigned status, const std::map<std::string, std::string>& status_map);
 
 /// Normalises a raw state: `state_map` first, then lower-cased unless
 /// `keep_case`.
@@ -84,7 +83,8 @@ bool JsonTooDeep(std::string_view text, int max_depth);
 /// Parses JSON from a target: refuses nesting deeper than kMaxJsonDepth (a
 /// parsed tree is destroyed recursively: 200k levels would overflow the
 /// stack) and invalid JSON, setting `error`. Never throws.
-std::optional<nlohmann::json> ParseUntrustedJson(std::string_view text, std::string& error);
+std::optional<nlohmann::json> ParseUntrustedJson(std::string_view text,
+                                                 std::string& error);
 
 /// Extracts the string at `pointer` from a JSON body. Returns nullopt and
 /// sets `error` when the body is not JSON, too deep, lacks the pointer, or
@@ -96,6 +96,7 @@ std::optional<std::string> ExtractJsonState(std::string_view body,
 /// Turns one HTTP result into an observation for `service` according to its
 /// source (PRODUCT.md §2): transport failures are `unreachable`, unusable
 /// bodies `unknown`. Never throws.
-Observation ObserveService(const ServiceConfig& service, const HttpResult& http);
+Observation ObserveService(const ServiceConfig& service,
+                           const HttpResult& http);
 
 }  // namespace sse

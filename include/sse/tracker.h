@@ -32,9 +32,9 @@ struct Commit {
 
 /// What one observation did.
 struct ObserveResult {
-  std::string state;            ///< the observation after the state cap
+  std::string state;             ///< the observation after the state cap
   std::optional<Commit> commit;  ///< set if the committed state changed
-  bool cap_reached = false;     ///< true the first time the cap maps a state
+  bool cap_reached = false;      ///< true the first time the cap maps a state
 };
 
 /// Counters and states of one service that survive restarts (PRODUCT.md §6).

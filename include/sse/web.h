@@ -84,7 +84,8 @@ struct WebServerOptions {
 };
 
 /// Splits "host:port", ":port" or "[v6]:port". Throws std::invalid_argument.
-std::pair<std::string, std::uint16_t> SplitListenAddress(std::string_view address);
+std::pair<std::string, std::uint16_t> SplitListenAddress(
+    std::string_view address);
 
 /// Checks that the files of a web config's TLS settings hold a usable
 /// certificate, matching key and client CA, by building a server TLS
