@@ -61,6 +61,19 @@ void RaiseOpenFilesLimit() {
   }
 }
 
+// A co_spawn completion handler that logs an exception escaping the
+// coroutine (nothing escapes silently).
+auto LogEscaped(const char* what) {
+  return [what](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      Log(LogLevel::kError, what, {{"err", ex.what()}});
+    }
+  };
+}
+
 TrackerOptions OptionsFor(const ServiceConfig& s) {
   return TrackerOptions{s.up_states, s.transition_after, s.max_states};
 }
@@ -102,6 +115,7 @@ struct App::Impl {
     std::shared_ptr<McpSession> mcp;
     std::map<std::string, int> members;  // name -> polls absent in a row
     bool polled = false;
+    std::size_t items = 0;  // in its last good answer
   };
   // A file_sd or http_sd block and its last good targets.
   struct SdEntry {
@@ -429,6 +443,20 @@ struct App::Impl {
     }
     RecordPoll(list.name, outcome, result);
     PollStatus& ls = status[list.name];
+    const bool was_ok = !ls.polled || ls.outcome == OutcomeName(Outcome::kOk);
+    if (outcome != Outcome::kOk) {
+      // As for services: the first failure after a success (or a first
+      // poll that fails) is a warning, repeats are debug.
+      Log(was_ok ? LogLevel::kWarn : LogLevel::kDebug, "list poll failed",
+          {{"list", list.name},
+           {"url", RedactUrl(list.poll.url.text)},
+           {"outcome", OutcomeName(outcome)},
+           {"members", std::to_string(entry.members.size())},
+           {"err", error}});
+    } else if (!was_ok) {
+      Log(LogLevel::kInfo, "list poll ok again",
+          {{"list", list.name}, {"url", RedactUrl(list.poll.url.text)}});
+    }
     ls.polled = true;
     ls.outcome = OutcomeName(outcome);
     ls.error = error;
@@ -448,6 +476,7 @@ struct App::Impl {
       }
       return;
     }
+    entry.items = doc->items.size();
     if (!doc->problems.empty()) {
       Log(LogLevel::kDebug, "list has unusable items",
           {{"list", list.name},
@@ -496,7 +525,7 @@ struct App::Impl {
     const ListConfig& list = entry.config;
     PollFetch fetch;
     if (list.kind == ListKind::kMcp) {
-      entry.mcp = std::make_shared<McpSession>(list.tool);
+      entry.mcp = std::make_shared<McpSession>(list.tool, list.arguments);
       fetch = [mcp = entry.mcp](HttpClient& client) {
         return mcp->Poll(client);
       };
@@ -511,10 +540,29 @@ struct App::Impl {
     entry.poller->Start();
   }
 
+  // Ends a list's MCP session on the server (HTTP DELETE), on a client of
+  // its own, bounded by the list's poll timeout. The session and client live
+  // until it is done; so does io.run() at shutdown.
+  void CloseMcpSession(ListEntry& entry) {
+    if (!entry.mcp || entry.mcp->session_id().empty()) return;
+    auto client =
+        std::make_shared<HttpClient>(io.get_executor(), entry.config.poll.url,
+                                     ClientOptionsFor(entry.config.poll));
+    Log(LogLevel::kDebug, "closing MCP session", {{"list", entry.config.name}});
+    net::co_spawn(
+        io,
+        [mcp = entry.mcp, client]() -> net::awaitable<void> {
+          co_await mcp->Close(*client);
+        },
+        LogEscaped("closing an MCP session"));
+    entry.mcp.reset();
+  }
+
   void RemoveList(const std::string& name) {
     auto it = lists.find(name);
     if (it == lists.end()) return;
     it->second.poller->Stop();
+    CloseMcpSession(it->second);
     for (const auto& [member, absent] : it->second.members) Untrack(member);
     lists.erase(it);
     // A service that took the name on this reload (services are reconciled
@@ -542,6 +590,7 @@ struct App::Impl {
       if (it != lists.end()) {
         // Changed: poll anew, keep the members and their state.
         it->second.poller->Stop();
+        CloseMcpSession(it->second);
         it->second.config = l;
         it->second.index = i;
         StartList(it->second);
@@ -679,14 +728,7 @@ struct App::Impl {
           }
           ScheduleSd(sd, sd->http->refresh_interval);
         },
-        [](std::exception_ptr e) {
-          if (!e) return;
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& ex) {
-            Log(LogLevel::kError, "http_sd failed", {{"err", ex.what()}});
-          }
-        });
+        LogEscaped("http_sd failed"));
   }
 
   void ReconcileSd(const Config& next) {
@@ -855,6 +897,17 @@ struct App::Impl {
     st.services = total;
     st.services_polled = polled;
     st.ready = config && polled >= total;
+    for (const auto& [name, entry] : lists) {
+      ListStatus ls;
+      ls.name = name;
+      ls.source = entry.config.kind == ListKind::kMcp ? "mcp" : "json_list";
+      if (auto it = status.find(name); it != status.end()) ls.poll = it->second;
+      ls.poll.url = RedactUrl(entry.config.poll.url.text);
+      ls.members = entry.members.size();
+      ls.items = entry.items;
+      ls.mcp_mode = entry.mcp ? McpModeName(entry.mcp->mode()) : "";
+      st.lists.push_back(std::move(ls));
+    }
     return st;
   }
 
@@ -942,9 +995,9 @@ struct App::Impl {
           RenderServicesJson(Rows(QueryParam(req.query, "name"),
                                   QueryParam(req.query, "state"))));
     }
-    return MakeResponse(
-        200, "text/html; charset=utf-8",
-        RenderLandingPage(Rows("", ""), flags.telemetry_path, UnixNow()));
+    return MakeResponse(200, "text/html; charset=utf-8",
+                        RenderLandingPage(Rows("", ""), Status().lists,
+                                          flags.telemetry_path, UnixNow()));
   }
 
   // ---- lifecycle ---------------------------------------------------------
@@ -967,7 +1020,10 @@ struct App::Impl {
   void Stop() {
     stopping = true;
     for (auto& [name, poller] : pollers) poller->Stop();
-    for (auto& [name, entry] : lists) entry.poller->Stop();
+    for (auto& [name, entry] : lists) {
+      entry.poller->Stop();
+      CloseMcpSession(entry);
+    }
     for (auto& sd : sds) {
       sd->stopped = true;
       sd->timer->cancel();

@@ -226,6 +226,7 @@ void ParsePollOptions(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& n
   }
   if (auto n = node["bearer_token_file"]) {
     s.bearer_token_file = GetNonEmptyString(ctx, n, Child(path, "bearer_token_file"));
+    // Resolved in place: the HTTP client reads it again on every request.
     s.bearer_token = ReadSecretFile(ctx, n, Child(path, "bearer_token_file"),
                                     s.bearer_token_file);
   }
@@ -325,6 +326,41 @@ ServiceConfig ParseService(const Ctx& ctx, const GlobalConfig& g,
   return s;
 }
 
+// A YAML value as JSON: maps and sequences as objects and arrays; a plain
+// (unquoted) scalar that reads as a boolean, null, integer or number as
+// such; every other scalar as a string.
+nlohmann::json YamlToJson(const Ctx& ctx, const YAML::Node& node, const std::string& path,
+                          int depth = 0) {
+  if (depth > 32) Fail(ctx, node, path, "nested too deeply");
+  if (node.IsMap()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) Fail(ctx, kv.first, path, "keys must be strings");
+      const std::string key = kv.first.Scalar();
+      out[key] = YamlToJson(ctx, kv.second, path + "." + key, depth + 1);
+    }
+    return out;
+  }
+  if (node.IsSequence()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      out.push_back(
+          YamlToJson(ctx, node[i], path + "[" + std::to_string(i) + "]", depth + 1));
+    }
+    return out;
+  }
+  if (!node.IsScalar()) return nullptr;  // null
+  const std::string& text = node.Scalar();
+  if (node.Tag() == "?") {  // plain scalar: YAML 1.2 core schema
+    if (text == "true" || text == "True" || text == "TRUE") return true;
+    if (text == "false" || text == "False" || text == "FALSE") return false;
+    if (text == "~" || text == "null" || text == "Null" || text == "NULL") return nullptr;
+    nlohmann::json number = nlohmann::json::parse(text, nullptr, false);
+    if (number.is_number()) return number;
+  }
+  return text;
+}
+
 std::string GetPointer(const Ctx& ctx, const YAML::Node& node, const std::string& path) {
   std::string value = GetString(ctx, node, path);
   if (!IsValidJsonPointer(value)) {
@@ -338,7 +374,7 @@ ListConfig ParseList(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& no
                      const std::string& path) {
   CheckKeys(ctx, node, path,
             Keys({{"name", "url", "source", "items_pointer", "name_field", "type_field",
-                   "state_field", "default_type", "absent_after", "tool"},
+                   "state_field", "default_type", "absent_after", "tool", "arguments"},
                   kPollKeys}));
   ListConfig l;
   if (!node["name"]) Fail(ctx, node, Child(path, "name"), "is required");
@@ -370,6 +406,12 @@ ListConfig ParseList(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& no
   if (auto n = node["tool"]) {
     if (l.kind != ListKind::kMcp) Fail(ctx, n, Child(path, "tool"), "only applies to source mcp");
     l.tool = GetNonEmptyString(ctx, n, Child(path, "tool"));
+  }
+  if (auto n = node["arguments"]) {
+    const std::string apath = Child(path, "arguments");
+    if (l.kind != ListKind::kMcp) Fail(ctx, n, apath, "only applies to source mcp");
+    if (!n.IsMap()) Fail(ctx, n, apath, "must be a map (the tool's arguments)");
+    l.arguments = YamlToJson(ctx, n, apath).dump();
   }
   ParsePollOptions(ctx, g, node, path, l.poll);
   l.poll.source = SourceKind::kJson;

@@ -207,11 +207,28 @@ std::string RenderStatusJson(const ExporterStatus& st) {
   doc["services"] = {{"configured", st.services},
                      {"polled", st.services_polled}};
   doc["ready"] = st.ready;
+  nlohmann::ordered_json lists = nlohmann::ordered_json::array();
+  for (const ListStatus& l : st.lists) {
+    lists.push_back({{"name", l.name},
+                     {"source", l.source},
+                     {"url", l.poll.url},
+                     {"polled", l.poll.polled},
+                     {"outcome", l.poll.outcome},
+                     {"error", l.poll.error},
+                     {"last_poll", l.poll.last_poll},
+                     {"last_poll_time", IsoTime(l.poll.last_poll)},
+                     {"duration_seconds", l.poll.duration_seconds},
+                     {"items", l.items},
+                     {"members", l.members},
+                     {"mcp_mode", l.mcp_mode}});
+  }
+  doc["lists"] = std::move(lists);
   return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
          "\n";
 }
 
 std::string RenderLandingPage(const std::vector<ServiceRow>& rows,
+                              const std::vector<ListStatus>& lists,
                               std::string_view telemetry_path, double now) {
   std::string html;
   html.reserve(4096 + rows.size() * 400);
@@ -233,6 +250,27 @@ std::string RenderLandingPage(const std::vector<ServiceRow>& rows,
       "</li><li><a href=\"api/v1/status\">Status (JSON)</a></li>"
       "<li><a href=\"-/healthy\">Health</a></li>"
       "<li><a href=\"-/ready\">Readiness</a></li></ul>\n";
+  if (!lists.empty()) {
+    html += "<h2>Service lists (" + std::to_string(lists.size()) + ")</h2>\n";
+    html +=
+        "<table id=\"lists\"><thead><tr><th>Name</th><th>Source</th>"
+        "<th>URL</th><th>Last poll</th><th>When</th><th>Error</th>"
+        "<th>Services</th></tr></thead><tbody>\n";
+    for (const ListStatus& l : lists) {
+      const bool ok = l.poll.polled && l.poll.outcome == "ok";
+      std::string source = l.source;
+      if (!l.mcp_mode.empty()) source += " (" + l.mcp_mode + ")";
+      html += "<tr><td>" + HtmlEscape(l.name) + "</td><td>" +
+              HtmlEscape(source) + "</td><td>" + HtmlEscape(l.poll.url) +
+              "</td><td class=\"" + (ok ? "up" : "down") + "\">" +
+              HtmlEscape(l.poll.polled ? l.poll.outcome : "pending") +
+              "</td><td>" +
+              (l.poll.polled ? Ago(now - l.poll.last_poll) + " ago" : "") +
+              "</td><td>" + HtmlEscape(l.poll.error) + "</td><td>" +
+              std::to_string(l.members) + "</td></tr>\n";
+    }
+    html += "</tbody></table>\n";
+  }
   html += "<h2>Services (" + std::to_string(rows.size()) + ")</h2>\n";
   html +=
       "<table id=\"services\"><thead><tr><th>Name</th><th>Type</th>"

@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <sys/stat.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -15,12 +16,15 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <sstream>
 #include <system_error>
 #include <vector>
 
+#include "sse/file_read.h"
 #include "sse/http_response.h"
 #include "sse/resolver.h"
 #include "sse/version.h"
@@ -229,14 +233,12 @@ HttpClientOptions ClientOptionsFor(const ServiceConfig& service) {
   o.max_body_bytes = service.max_body_bytes;
   o.follow_redirects = service.follow_redirects;
   o.headers = service.headers;
-  if (!service.bearer_token.empty()) {
-    o.headers.emplace_back("Authorization",
-                           "Bearer " + service.bearer_token.Reveal());
+  if (!service.bearer_token_file.empty()) {
+    o.auth = {AuthFile::Scheme::kBearer, service.bearer_token_file, "",
+              "bearer_token_file"};
   } else if (service.has_basic_auth) {
-    o.headers.emplace_back(
-        "Authorization",
-        "Basic " + Base64(service.basic_auth.username + ":" +
-                          service.basic_auth.password.Reveal()));
+    o.auth = {AuthFile::Scheme::kBasic, service.basic_auth.password_file,
+              service.basic_auth.username, "basic_auth.password_file"};
   }
   o.has_tls = service.has_tls;
   o.tls = service.tls;
@@ -251,6 +253,24 @@ struct TlsState {
   std::string setup_error;
   std::vector<FileStamp> files;  // of ca/cert/key when ctx was built
 };
+
+// The Authorization header of a client with a credential file, and the
+// version of the file it was read from.
+struct AuthState {
+  AuthFile file;
+  struct stat read_from {};  // identity of the file last read
+  bool have = false;         // read_from is set
+  std::string value;         // header value; empty when the read failed
+  std::string error;         // why the last read failed
+};
+
+bool SameFileVersion(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
+         a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
+         a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+         a.st_ctim.tv_sec == b.st_ctim.tv_sec &&
+         a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
 
 // A connection to where a redirect led, with that origin.
 struct Detour {
@@ -267,7 +287,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
   bool follow_redirects;
   int max_redirects;
   std::vector<std::pair<std::string, std::string>> headers;
-  std::unique_ptr<TlsState> tls;  // made when first needed
+  std::unique_ptr<TlsState> tls;    // made when first needed
+  std::unique_ptr<AuthState> auth;  // for a client with a credential file
   Connection primary;
   // For a redirect to another origin, during one request (made then only).
   std::unique_ptr<Detour> detour;
@@ -293,7 +314,67 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
       tls = std::make_unique<TlsState>();
       tls->config = std::move(o.tls);
     }
+    if (o.auth.scheme != AuthFile::Scheme::kNone) {
+      auth = std::make_unique<AuthState>();
+      auth->file = std::move(o.auth);
+    }
     primary.origin = &url;
+  }
+
+  // Brings the Authorization header in line with the credential file: one
+  // stat() per request, a read only when the file changed (the kubelet
+  // swaps a symlink, editors rename, some write in place). False, with the
+  // reason in `error`, while the file is missing, empty or unreadable: the
+  // old secret is not sent any more.
+  bool RefreshAuth(std::string& error) {
+    AuthState& a = *auth;
+    const std::string where = a.file.key + ": ";
+    struct stat now {};
+    if (::stat(a.file.file.c_str(), &now) != 0) {
+      const int err = errno;
+      a.have = false;
+      a.value.clear();
+      error = where + "file \"" + a.file.file + "\" " +
+              (err == ENOENT || err == ENOTDIR
+                   ? std::string("does not exist")
+                   : std::string("cannot be read: ") + std::strerror(err));
+      SetAuthorization("");
+      return false;
+    }
+    if (!a.have || !SameFileVersion(now, a.read_from)) {
+      a.have = true;
+      a.read_from = now;
+      a.value.clear();
+      a.error.clear();
+      FileRead read = ReadRegularFile(a.file.file, kMaxSecretBytes + 2);
+      const std::string secret =
+          read.ok() ? TrimTrailingNewlines(std::move(read.data)) : "";
+      if (!read.ok()) {
+        a.error = where + read.message;
+      } else if (secret.empty()) {
+        a.error = where + "file \"" + a.file.file + "\" is empty";
+      } else if (secret.size() > kMaxSecretBytes) {
+        a.error = where + "file \"" + a.file.file + "\" is larger than " +
+                  ByteSizeText(kMaxSecretBytes);
+      } else if (a.file.scheme == AuthFile::Scheme::kBearer) {
+        a.value = "Bearer " + secret;
+      } else {
+        a.value = "Basic " + Base64(a.file.username + ":" + secret);
+      }
+      SetAuthorization(a.value);
+    }
+    if (a.value.empty()) {
+      error = a.error;
+      return false;
+    }
+    return true;
+  }
+
+  // Replaces (or with "" removes) the Authorization header.
+  void SetAuthorization(const std::string& value) {
+    std::erase_if(headers,
+                  [](const auto& h) { return IsAuthorization(h.first); });
+    if (!value.empty()) headers.emplace_back("Authorization", value);
   }
 
   // The TLS settings (defaults unless configured).
@@ -620,6 +701,11 @@ net::awaitable<HttpResult> HttpClient::Get() {
 }
 
 net::awaitable<HttpResult> HttpClient::Request(HttpRequestSpec spec) {
+  if (impl_->auth) {
+    std::string error;
+    if (!impl_->RefreshAuth(error))
+      co_return Failure(Outcome::kHttpError, "credentials: " + error);
+  }
   impl_->busy = true;
   const Clock::time_point deadline = Clock::now() + impl_->timeout;
   impl_->Arm(deadline);

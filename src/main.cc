@@ -44,7 +44,10 @@ int main(int argc, char** argv) {
     try {
       sse::Config config = sse::LoadConfigFile(flags.config_file);
       std::cout << "SUCCESS: " << flags.config_file << " is valid ("
-                << config.services.size() << " services)\n";
+                << config.services.size() << " services, "
+                << config.lists.size() << " lists, " << config.file_sd.size()
+                << " file_sd and " << config.http_sd.size()
+                << " http_sd blocks)\n";
       if (!flags.web_config_file.empty()) {
         sse::WebConfig web = sse::LoadWebConfigFile(flags.web_config_file);
         if (web.tls) sse::CheckWebTls(*web.tls);

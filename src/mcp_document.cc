@@ -69,49 +69,126 @@ std::optional<nlohmann::json> FindJsonRpcResponse(const HttpResult& http,
   return std::nullopt;
 }
 
-std::optional<nlohmann::json> ToolResultDocument(const nlohmann::json& result,
-                                                 std::string& error) {
-  if (!result.is_object()) {
-    error = "tools/call result is not an object";
-    return std::nullopt;
-  }
-  const nlohmann::json* content =
-      result.contains("content") && result["content"].is_array()
-          ? &result["content"]
-          : nullptr;
-  auto first_text = [&]() -> std::string {
-    if (content == nullptr) return "";
-    for (const auto& c : *content) {
-      if (!c.is_object()) continue;
-      auto type = c.find("type");
-      auto text = c.find("text");
-      if (type != c.end() && type->is_string() && *type == "text" &&
-          text != c.end() && text->is_string()) {
-        return text->get<std::string>();
-      }
+namespace {
+
+// The first text content of a tool result (or envelope), if any.
+const std::string* FirstText(const nlohmann::json& result) {
+  auto content = result.find("content");
+  if (content == result.end() || !content->is_array()) return nullptr;
+  for (const auto& c : *content) {
+    if (!c.is_object()) continue;
+    auto type = c.find("type");
+    auto text = c.find("text");
+    if (type != c.end() && type->is_string() && *type == "text" &&
+        text != c.end() && text->is_string()) {
+      return &text->get_ref<const std::string&>();
     }
-    return "";
-  };
-  if (auto is_error = result.find("isError"); is_error != result.end() &&
-                                              is_error->is_boolean() &&
-                                              is_error->get<bool>()) {
-    std::string text = first_text();
-    if (text.size() > 200) text = text.substr(0, 200) + "...";
-    error = "tool reported an error: " + text;
-    return std::nullopt;
   }
-  if (result.contains("structuredContent") &&
-      result["structuredContent"].is_object()) {
-    return result["structuredContent"];
+  return nullptr;
+}
+
+bool IsErrorFlagged(const nlohmann::json& result) {
+  auto flag = result.find("isError");
+  return flag != result.end() && flag->is_boolean() && flag->get<bool>();
+}
+
+// A tool's own text, for an error message: short, and never a flood.
+std::string Excerpt(const std::string* text) {
+  if (text == nullptr || text->empty()) return "(no text)";
+  std::string out = text->substr(0, 200);
+  if (text->size() > 200) out += "...";
+  return out;
+}
+
+// Looks like a tools/call result (or muster's envelope of one).
+bool LooksLikeToolResult(const nlohmann::json& doc) {
+  return doc.is_object() && doc.contains("content") &&
+         doc["content"].is_array() &&
+         (doc.contains("isError") || doc.contains("structuredContent") ||
+          doc.size() == 1);
+}
+
+ToolDocument Unusable(std::string error) {
+  ToolDocument out;
+  out.error = std::move(error);
+  return out;
+}
+
+}  // namespace
+
+ToolDocument ToolResultDocument(const nlohmann::json& result) {
+  if (!result.is_object()) return Unusable("result is not an object");
+  const std::string* text = FirstText(result);
+  if (IsErrorFlagged(result)) {
+    ToolDocument out;
+    out.tool_error = true;
+    out.error = "tool reported an error: " + Excerpt(text);
+    return out;
   }
-  std::string text = first_text();
-  if (text.empty()) {
-    error = "tool result has neither structuredContent nor text content";
-    return std::nullopt;
+  if (auto sc = result.find("structuredContent");
+      sc != result.end() && sc->is_object()) {
+    ToolDocument out;
+    out.doc = *sc;
+    return out;
   }
-  auto doc = ParseUntrustedJson(text, error);
-  if (!doc) error = "tool text content: " + error;
-  return doc;
+  if (text == nullptr || text->empty())
+    return Unusable("result has neither structuredContent nor text content");
+  ToolDocument out;
+  std::string error;
+  out.doc = ParseUntrustedJson(*text, error);
+  if (!out.doc) out.error = "text content: " + error;
+  return out;
+}
+
+ToolDocument MetaToolResultDocument(const nlohmann::json& result) {
+  if (!result.is_object()) return Unusable("call_tool result is not an object");
+  const std::string* text = FirstText(result);
+  if (text == nullptr || text->empty()) {
+    if (IsErrorFlagged(result)) {
+      ToolDocument out;
+      out.tool_error = true;
+      out.error = "call_tool reported an error: (no text)";
+      return out;
+    }
+    return Unusable("call_tool result has no text content (the envelope)");
+  }
+  std::string error;
+  std::optional<nlohmann::json> envelope = ParseUntrustedJson(*text, error);
+  if (!envelope || !LooksLikeToolResult(*envelope)) {
+    // call_tool refuses bad arguments with a plain text, no envelope.
+    if (IsErrorFlagged(result)) {
+      ToolDocument out;
+      out.tool_error = true;
+      out.error = "call_tool reported an error: " + Excerpt(text);
+      return out;
+    }
+    return Unusable(envelope ? "call_tool envelope: not a tool result (no "
+                               "content array)"
+                             : "call_tool envelope: " + error);
+  }
+  const std::string* inner = FirstText(*envelope);
+  if (IsErrorFlagged(*envelope)) {
+    ToolDocument out;
+    out.tool_error = true;
+    out.error = "tool reported an error: " + Excerpt(inner);
+    return out;
+  }
+  ToolDocument out;
+  if (auto sc = envelope->find("structuredContent");
+      sc != envelope->end() && sc->is_object()) {
+    out.doc = std::move(*sc);
+  } else if (inner == nullptr || inner->empty()) {
+    return Unusable(
+        "call_tool envelope: neither structuredContent nor text content");
+  } else {
+    out.doc = ParseUntrustedJson(*inner, error);
+    if (!out.doc) return Unusable("call_tool envelope: inner text: " + error);
+  }
+  if (LooksLikeToolResult(*out.doc)) {
+    return Unusable(
+        "call_tool envelope: the inner result is itself an envelope (nested)");
+  }
+  return out;
 }
 
 }  // namespace sse

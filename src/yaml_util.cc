@@ -6,6 +6,8 @@
 #include <set>
 #include <sstream>
 
+#include "sse/file_read.h"
+
 namespace sse::yaml {
 
 void Fail(const Ctx& ctx, const YAML::Node& node, const std::string& path,
@@ -166,49 +168,48 @@ std::string GetReadableFile(const Ctx& ctx, const YAML::Node& node,
                             const std::string& path) {
   std::filesystem::path p(GetNonEmptyString(ctx, node, path));
   if (p.is_relative()) p = ctx.base_dir / p;
-  if (!std::ifstream(p)) {
-    Fail(ctx, node, path, "cannot read file \"" + p.string() + "\"");
+  // Opened without blocking (a FIFO in its place must not hang a reload).
+  FileRead read = ReadRegularFile(p.string(), kMaxConfigFileBytes);
+  if (!read.ok()) {
+    Fail(ctx, node, path,
+         read.error == FileReadError::kNotRegular ||
+                 read.error == FileReadError::kTooLarge
+             ? read.message
+             : "cannot read file \"" + p.string() + "\"");
   }
   return p.string();
 }
 
-// Longest secret file accepted; a token or password is far shorter.
-constexpr std::size_t kMaxSecretBytes = 64 * 1024;
-
-// Only regular files (symlinks to them, as Kubernetes mounts secrets, are
-// fine) of at most kMaxSecretBytes: a path to a device or FIFO must not hang
-// or exhaust the exporter on a reload.
 Secret ReadSecretFile(const Ctx& ctx, const YAML::Node& node,
-                      const std::string& path, const std::string& file) {
+                      const std::string& path, std::string& file) {
   std::filesystem::path p(file);
   if (p.is_relative()) p = ctx.base_dir / p;
-  std::error_code ec;
-  if (std::filesystem::exists(p, ec) && !std::filesystem::is_regular_file(p, ec)) {
-    Fail(ctx, node, path, "file \"" + p.string() + "\" is not a regular file");
+  file = p.string();
+  FileRead read = ReadRegularFile(file, kMaxSecretBytes + 2);
+  // Not there yet (a projected token before the kubelet wrote it): the
+  // client reports it on every poll until it is.
+  if (read.error == FileReadError::kMissing) return Secret();
+  if (!read.ok()) {
+    Fail(ctx, node, path,
+         read.error == FileReadError::kTooLarge
+             ? "file \"" + file + "\" is larger than " +
+                   ByteSizeText(kMaxSecretBytes)
+             : read.message);
   }
-  std::ifstream in(p, std::ios::binary);
-  if (!in) Fail(ctx, node, path, "cannot read file \"" + p.string() + "\"");
-  // Room for a trailing CR LF beyond the limit.
-  std::string value(kMaxSecretBytes + 3, '\0');
-  in.read(value.data(), static_cast<std::streamsize>(value.size()));
-  value.resize(static_cast<std::size_t>(in.gcount()));
-  while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) {
-    value.pop_back();
-  }
+  std::string value = TrimTrailingNewlines(std::move(read.data));
   if (value.size() > kMaxSecretBytes) {
     Fail(ctx, node, path,
-         "file \"" + p.string() + "\" is larger than " +
-             std::to_string(kMaxSecretBytes / 1024) + " KiB");
+         "file \"" + file + "\" is larger than " +
+             ByteSizeText(kMaxSecretBytes));
   }
-  if (value.empty()) Fail(ctx, node, path, "file \"" + p.string() + "\" is empty");
   return Secret(std::move(value));
 }
 
 std::string ReadFileOrFail(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path + ": cannot read " + what);
-  return std::string((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
+  FileRead read = ReadRegularFile(path, kMaxConfigFileBytes);
+  if (!read.ok())
+    throw ConfigError(path + ": cannot read " + what + ": " + read.message);
+  return std::move(read.data);
 }
 
 }  // namespace sse::yaml

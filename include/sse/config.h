@@ -20,6 +20,10 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Longest secret accepted from a file (64 KiB, trailing newlines aside); a
+/// token or password is far shorter.
+inline constexpr std::size_t kMaxSecretBytes = 64 * 1024;
+
 /// A value read from a file that must never be logged or served. It has no
 /// stream operator on purpose; call Reveal() only where the value is sent.
 class Secret {
@@ -71,8 +75,10 @@ struct TlsConfig {
 
 struct BasicAuth {
   std::string username;
-  std::string password_file;
-  Secret password;  ///< contents of password_file, read at load
+  std::string password_file;  ///< absolute once loaded
+  /// Contents of password_file at load (empty if it did not exist yet); the
+  /// HTTP client reads the file again whenever it changes.
+  Secret password;
   bool operator==(const BasicAuth&) const = default;
 };
 
@@ -107,8 +113,10 @@ struct ServiceConfig {
   int max_states = 16;
   bool follow_redirects = false;
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string bearer_token_file;
-  Secret bearer_token;  ///< contents of bearer_token_file, read at load
+  std::string bearer_token_file;  ///< absolute once loaded
+  /// Contents of bearer_token_file at load (empty if it did not exist yet);
+  /// the HTTP client reads the file again whenever it changes.
+  Secret bearer_token;
   bool has_basic_auth = false;
   BasicAuth basic_auth;
   bool has_tls = false;
@@ -132,6 +140,7 @@ struct ListConfig {
   std::string default_type = "service";
   int absent_after = 3;
   std::string tool = "core_service_list";  ///< MCP tool called each poll
+  std::string arguments = "{}";  ///< the tool's arguments, a JSON object
   /// How the list itself is polled (url, interval, timeout, auth, TLS,
   /// limits) and how its services are tracked (state_map, keep_case,
   /// up_states, transition_after). `poll.name` is the list's name.

@@ -28,6 +28,16 @@ struct ServiceRow {
   PollStatus poll;
 };
 
+/// A service list as shown by `/api/v1/status` and `/`.
+struct ListStatus {
+  std::string name;
+  std::string source;  ///< "json_list" or "mcp"
+  PollStatus poll;     ///< its last poll (outcome, error, time); url redacted
+  std::size_t items = 0;    ///< services in its last good answer
+  std::size_t members = 0;  ///< services it currently reports (tracked)
+  std::string mcp_mode;     ///< "direct", "meta" or "" (unknown, not MCP)
+};
+
 /// What `/api/v1/status` reports about the exporter itself.
 struct ExporterStatus {
   std::string config_file;
@@ -43,6 +53,7 @@ struct ExporterStatus {
   std::size_t services = 0;
   std::size_t services_polled = 0;  ///< polled at least once
   bool ready = false;
+  std::vector<ListStatus> lists;  ///< in name order
 };
 
 /// JSON document of `/api/v1/status`. Thread-safe.
@@ -64,9 +75,10 @@ bool AcceptsGzip(std::string_view accept_encoding);
 /// JSON document of `/api/v1/services`: {"services":[...]}. Thread-safe.
 std::string RenderServicesJson(const std::vector<ServiceRow>& rows);
 
-/// The HTML landing page: version, links, a table of services. All text is
-/// escaped. Thread-safe.
+/// The HTML landing page: version, links, a table of service lists (when
+/// there are any) and one of services. All text is escaped. Thread-safe.
 std::string RenderLandingPage(const std::vector<ServiceRow>& rows,
+                              const std::vector<ListStatus>& lists,
                               std::string_view telemetry_path, double now);
 
 /// Escapes text for HTML element content and attribute values.

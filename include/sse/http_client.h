@@ -13,6 +13,18 @@
 
 namespace sse {
 
+/// Where a client's Authorization header comes from: a credential file,
+/// checked before every request and read again whenever it changed (a
+/// rotated Kubernetes ServiceAccount token needs no reload). While the file
+/// is missing, empty or unreadable, requests fail without being sent.
+struct AuthFile {
+  enum class Scheme { kNone, kBearer, kBasic };
+  Scheme scheme = Scheme::kNone;
+  std::string file;      ///< absolute path
+  std::string username;  ///< for kBasic
+  std::string key;       ///< config key named in errors ("bearer_token_file")
+};
+
 /// How a client polls one URL.
 struct HttpClientOptions {
   Duration timeout = std::chrono::seconds(5);  ///< connect+write+read
@@ -20,8 +32,9 @@ struct HttpClientOptions {
   std::size_t max_header_bytes = 64 * 1024;
   bool follow_redirects = false;
   int max_redirects = 10;
-  /// Extra request headers (already including Authorization if any).
+  /// Extra request headers (never Authorization: see `auth`).
   std::vector<std::pair<std::string, std::string>> headers;
+  AuthFile auth;
   bool has_tls = false;
   TlsConfig tls;
 };
@@ -43,7 +56,7 @@ std::string PlainGetRequest(
     const std::vector<std::pair<std::string, std::string>>& headers);
 
 /// Builds client options from a service's config: limits, redirects, TLS,
-/// custom headers, and the Authorization header from its secret files.
+/// custom headers, and where the Authorization header comes from.
 HttpClientOptions ClientOptionsFor(const ServiceConfig& service);
 
 /// An HTTP/1.1 GET client for one URL, keeping one connection alive across

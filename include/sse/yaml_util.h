@@ -72,18 +72,26 @@ std::map<std::string, std::string> GetStringMap(const Ctx& ctx,
                                                 const YAML::Node& node,
                                                 const std::string& path);
 
-/// A non-empty path of a readable file, resolved against ctx.base_dir when
-/// relative; returns the resolved path.
+/// Longest config, web config or file_sd file accepted (16 MiB).
+inline constexpr std::uint64_t kMaxConfigFileBytes = 16 * 1024 * 1024;
+
+/// A non-empty path of a readable regular file of at most
+/// kMaxConfigFileBytes, resolved against ctx.base_dir when relative; returns
+/// the resolved path. Never blocks on a FIFO or device.
 std::string GetReadableFile(const Ctx& ctx, const YAML::Node& node,
                             const std::string& path);
 
-/// Reads a secret from `file` (relative to ctx.base_dir); trailing newlines
-/// are stripped, as Prometheus does for credentials files. Fails if the file
-/// cannot be read or is empty; the message names the file, never content.
+/// Checks a secret file and reads it: `file` is resolved against
+/// ctx.base_dir in place. A missing file is not an error (the HTTP client
+/// reads credentials again on every request and reports it there, as
+/// Prometheus does); one that is not a regular file, cannot be read or is
+/// larger than kMaxSecretBytes fails. The message names the file, never
+/// content.
 Secret ReadSecretFile(const Ctx& ctx, const YAML::Node& node,
-                      const std::string& path, const std::string& file);
+                      const std::string& path, std::string& file);
 
-/// Reads a whole file. Throws ConfigError "path: cannot read <what>".
+/// Reads a whole regular file of at most kMaxConfigFileBytes without ever
+/// blocking. Throws ConfigError "path: cannot read <what>: <reason>".
 std::string ReadFileOrFail(const std::string& path, const std::string& what);
 
 /// Throws ConfigError "file:line: message" for a YAML::Exception.

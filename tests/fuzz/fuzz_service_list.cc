@@ -62,14 +62,21 @@ void FuzzMcp(std::string_view body, const char* content_type,
     return;
   }
   if (!response->contains("result")) return;
-  error.clear();
-  auto doc = sse::ToolResultDocument((*response)["result"], error);
-  if (!doc) {
-    if (error.empty()) sse::fuzz::Fail("tool result refused without a reason");
-    return;
+  // Both ways a list comes back: called directly, and through muster's
+  // call_tool envelope.
+  for (bool meta : {false, true}) {
+    sse::ToolDocument read =
+        meta ? sse::MetaToolResultDocument((*response)["result"])
+             : sse::ToolResultDocument((*response)["result"]);
+    if (!read.doc) {
+      if (read.error.empty())
+        sse::fuzz::Fail("tool result refused without a reason");
+      continue;
+    }
+    if (read.tool_error) sse::fuzz::Fail("a tool error with a document");
+    error.clear();
+    CheckList(sse::ServiceListFromJson(*read.doc, list, error), error);
   }
-  error.clear();
-  CheckList(sse::ServiceListFromJson(*doc, list, error), error);
 }
 
 void FuzzTargets(std::string_view text, bool yaml) {

@@ -1,5 +1,5 @@
 // Checks what the schemas cannot: that a rendered kustomization deploys the
-// exporter the way PRODUCT.md section 5 and issue 5 ask, and that its parts
+// exporter securely (non-root, read-only, limits, probes) and that its parts
 // fit together.
 //
 // usage: node check-rendered.mjs --expect EXPECT.json --binary EXPORTER
@@ -13,7 +13,9 @@
 //   and readiness probe on /-/ready at the `metrics` port, the listen address
 //   matching that port, a writable volume for --storage.state-file;
 // - its --config.file comes from a ConfigMap in the same render, and the
-//   exporter binary itself accepts that config (--config.check);
+//   exporter binary itself accepts that config (--config.check); every
+//   absolute credential or certificate file the config names lies in a
+//   volume mounted into the exporter container;
 // - a Service selects the pods and has a port named `metrics`; a
 //   ServiceMonitor selects the Service, scrapes port `metrics` on the
 //   telemetry path, and sets the job label the alert rules select on;
@@ -21,7 +23,12 @@
 //   deploy/prometheus/rules.yml; the dashboard ConfigMap, where present, has
 //   label grafana_dashboard: "1" and exactly deploy/grafana's JSON file;
 // - the expectations of EXPECT.json: namespace, replicas, which of rule,
-//   dashboard, tenant label and sidecar the render has.
+//   dashboard, tenant label and sidecar the render has; optionally `config`
+//   (the ConfigMap's config is exactly that repository file) and
+//   `serviceAccountToken` ({mountPath, path, audience, expirationSeconds}: a
+//   projected ServiceAccount token mounted read-only into the exporter
+//   container only, and the file every bearer_token_file of its config
+//   names).
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -64,6 +71,62 @@ const exporterJob = jobMatch[1];
 
 const problems = [];
 let checkedConfigs = 0;
+
+// The files an exporter config names (credentials, certificates), each as
+// {key, file} with the key's path in the config.
+function configFiles(config) {
+  const out = [];
+  const polled = (node, where) => {
+    if (!node || typeof node !== "object") return;
+    if (typeof node.bearer_token_file === "string") out.push({ key: `${where}.bearer_token_file`, file: node.bearer_token_file });
+    if (typeof node.basic_auth?.password_file === "string") {
+      out.push({ key: `${where}.basic_auth.password_file`, file: node.basic_auth.password_file });
+    }
+    for (const k of ["ca_file", "cert_file", "key_file"]) {
+      if (typeof node.tls?.[k] === "string") out.push({ key: `${where}.tls.${k}`, file: node.tls[k] });
+    }
+  };
+  for (const section of ["services", "lists", "file_sd", "http_sd"]) {
+    (Array.isArray(config[section]) ? config[section] : []).forEach((n, i) => polled(n, `${section}[${i}]`));
+  }
+  return out;
+}
+
+// A projected ServiceAccount token as `want` describes it, mounted read-only
+// into the exporter container `c` of workload `w` and no other container,
+// and named by every bearer_token_file of the exporter's config.
+function checkToken(want, w, c, bearerFiles, where, fail) {
+  const pod = w.spec.template.spec;
+  const tokenFile = path.posix.join(want.mountPath, want.path);
+  const mount = (c.volumeMounts ?? []).find((m) => m.mountPath.replace(/\/$/, "") === want.mountPath);
+  if (!mount) {
+    fail(`${where}: no volume mounted at ${want.mountPath} (the projected ServiceAccount token)`);
+    return;
+  }
+  if (mount.readOnly !== true) fail(`${where}: the token mount ${want.mountPath} should be readOnly`);
+  const volume = (pod.volumes ?? []).find((v) => v.name === mount.name);
+  const sources = volume?.projected?.sources ?? [];
+  const sat = sources.find((x) => x.serviceAccountToken)?.serviceAccountToken;
+  if (!sat) fail(`${where}: volume ${mount.name} at ${want.mountPath} is not a projected serviceAccountToken`);
+  else {
+    if (sat.path !== want.path) fail(`${where}: the token's path is ${sat.path}, expected ${want.path}`);
+    if (sat.expirationSeconds !== want.expirationSeconds) {
+      fail(`${where}: the token's expirationSeconds is ${sat.expirationSeconds}, expected ${want.expirationSeconds}`);
+    }
+    if (sat.audience !== want.audience) {
+      fail(`${where}: the token's audience is ${JSON.stringify(sat.audience)}, expected ${JSON.stringify(want.audience)} (the replacement from the overlay's settings)`);
+    }
+  }
+  for (const other of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) {
+    if (other !== c && (other.volumeMounts ?? []).some((m) => m.name === mount.name)) {
+      fail(`${where}: container ${other.name} mounts the exporter's token volume ${mount.name} too`);
+    }
+  }
+  if (bearerFiles.length === 0) fail(`${where}: the config names no bearer_token_file, so the token is unused`);
+  for (const f of bearerFiles) {
+    if (f.file !== tokenFile) fail(`${where}: ${f.key} is ${f.file}, but the token is mounted as ${tokenFile}`);
+  }
+}
 
 const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet", "DaemonSet"]);
 const isExporterImage = (image) => /service_state_exporter/.test(image ?? "");
@@ -146,8 +209,12 @@ for (const [dir, file] of renders) {
     }
 
     const volumes = new Map((pod.volumes ?? []).map((v) => [v.name, v]));
-    const mountFor = (file) =>
-      (c.volumeMounts ?? []).find((m) => path.posix.dirname(file) === m.mountPath.replace(/\/$/, ""));
+    // The mount of the file's directory; with `below`, of any directory above it.
+    const mountFor = (file, below = false) =>
+      (c.volumeMounts ?? []).find((m) => {
+        const dir = m.mountPath.replace(/\/$/, "");
+        return path.posix.dirname(file) === dir || (below && file.startsWith(`${dir}/`));
+      });
 
     const configFile = flagValue(c.args, "--config.file");
     if (!configFile) fail(`${where}: no --config.file argument`);
@@ -169,6 +236,23 @@ for (const [dir, file] of renders) {
           if (r.status !== 0) {
             fail(`${where}: ${binary} --config.check rejects ConfigMap ${cm.metadata.name}/${key} ` +
               `(exit ${r.status ?? r.signal}):\n    ${(r.stdout + r.stderr).trim().replaceAll("\n", "\n    ")}`);
+          }
+          if (expect.config !== undefined &&
+              cm.data[key] !== readFileSync(path.join(repo, expect.config), "utf8")) {
+            fail(`${where}: ConfigMap ${cm.metadata.name}/${key} differs from ${expect.config} (keep the overlay's copy identical)`);
+          }
+          let config = {};
+          try {
+            config = parse(cm.data[key]) ?? {};
+          } catch {
+            // --config.check above reports a broken file.
+          }
+          const files = configFiles(config);
+          for (const f of files.filter((x) => x.file.startsWith("/"))) {
+            if (!mountFor(f.file, true)) fail(`${where}: ${f.key} ${f.file} is in no volume mounted into the container`);
+          }
+          if (expect.serviceAccountToken) {
+            checkToken(expect.serviceAccountToken, w, c, files.filter((x) => x.key.endsWith("bearer_token_file")), where, fail);
           }
         }
       }

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# deploy.configs: the exporter configurations the repository ships or
+# documents are accepted by the exporter's own --config.check:
+#  - every bundled config (config/*.yaml, among them config/muster-sidecar.yaml)
+#    and every fixture (tests/deploy/fixtures/*.yaml, among them the muster
+#    admin-API config of docs/muster.md);
+#  - in README.md and docs/*.md, a ```yaml block right after the line
+#    `<!-- config-check -->` is checked the same way, and one right after
+#    `<!-- same as PATH -->` must be exactly the file PATH (so the docs show
+#    what is checked, not a drifted copy).
+# Credential files the configs name need not exist: as in Prometheus, a
+# missing one is no config error (the polls that need it fail).
+# Needs the built exporter (build/service_state_exporter or $SSE_BINARY).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$REPO_ROOT"
+binary="$(exporter_binary)"
+make_tmp
+
+checked=0
+failed=0
+check() { # check FILE WHAT
+  local out
+  if out="$("$binary" --config.check --config.file="$1" 2>&1)"; then
+    checked=$((checked + 1))
+    echo "ok: $2"
+    [[ -z "$out" ]] || sed 's/^/    /' <<<"$out"
+  else
+    failed=$((failed + 1))
+    echo "FAIL: $binary --config.check rejects $2:" >&2
+    sed 's/^/    /' <<<"$out" >&2
+  fi
+}
+
+shopt -s nullglob
+configs=(config/*.yaml tests/deploy/fixtures/*.yaml)
+shopt -u nullglob
+[[ -f config/muster-sidecar.yaml && -f tests/deploy/fixtures/muster-admin-api.yaml ]] ||
+  fail "config/muster-sidecar.yaml or tests/deploy/fixtures/muster-admin-api.yaml is missing"
+for f in "${configs[@]}"; do check "$f" "$f"; done
+
+# Marked YAML blocks of the docs: each becomes $TMP/block-N.yaml, listed in
+# $TMP/blocks as "N<TAB>MARK<TAB>ARG<TAB>FILE:LINE".
+docs=(README.md docs/*.md)
+awk -v dir="$TMP" '
+  FNR == 1 { mark = ""; inblock = 0 }
+  inblock {
+    if ($0 ~ /^```[ \t]*$/) { inblock = 0; close(out); next }
+    print > out; next
+  }
+  match($0, /^<!-- *config-check *-->[ \t]*$/) { mark = "check"; arg = "-"; at = FNR; next }
+  match($0, /^<!-- *same as [^ ]+ *-->[ \t]*$/) {
+    mark = "same"; arg = $0
+    sub(/^<!-- *same as /, "", arg); sub(/ *-->[ \t]*$/, "", arg); at = FNR; next
+  }
+  mark != "" && /^```ya?ml[ \t]*$/ {
+    n++; out = dir "/block-" n ".yaml"; printf "" > out
+    printf "%d\t%s\t%s\t%s:%d\n", n, mark, arg, FILENAME, FNR + 1 > (dir "/blocks")
+    inblock = 1; mark = ""; next
+  }
+  mark != "" && !/^[ \t]*$/ { printf "%s:%d: a marker must be followed by a ```yaml block\n", FILENAME, at > (dir "/errors"); mark = "" }
+' "${docs[@]}"
+if [[ -s "$TMP/errors" ]]; then
+  sed 's/^/FAIL: /' "$TMP/errors" >&2
+  failed=$((failed + 1))
+fi
+blocks=0
+if [[ -f "$TMP/blocks" ]]; then
+  while IFS=$'\t' read -r n mark arg where; do
+    blocks=$((blocks + 1))
+    if [[ $mark == check ]]; then
+      check "$TMP/block-$n.yaml" "the yaml block at $where"
+    elif [[ ! -f "$arg" ]]; then
+      echo "FAIL: $where: <!-- same as $arg -->: no such file" >&2
+      failed=$((failed + 1))
+    elif ! diff -u --label "$arg" --label "$where" "$arg" "$TMP/block-$n.yaml" >&2; then
+      echo "FAIL: the yaml block at $where differs from $arg (above); copy the file into the docs" >&2
+      failed=$((failed + 1))
+    else
+      echo "ok: the yaml block at $where is $arg"
+    fi
+  done <"$TMP/blocks"
+fi
+grep -q '<!-- *same as tests/deploy/fixtures/muster-admin-api.yaml *-->' docs/muster.md ||
+  fail "docs/muster.md does not show tests/deploy/fixtures/muster-admin-api.yaml (<!-- same as ... --> block)"
+
+[[ $failed -eq 0 ]] || fail "$failed problem(s) above"
+echo "deploy.configs: OK ($checked config(s) accepted by --config.check, $blocks doc block(s))"
