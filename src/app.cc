@@ -11,7 +11,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -21,6 +23,7 @@
 
 #include "sse/config.h"
 #include "sse/discovery.h"
+#include "sse/file_read.h"
 #include "sse/handlers.h"
 #include "sse/http_client.h"
 #include "sse/list_source.h"
@@ -148,9 +151,18 @@ struct App::Impl {
   std::unordered_map<std::string, PollSeries> series;  // by poll target name
   std::set<std::string> conflicts_warned;
   PersistedState persisted;
+  // Saved services that nothing polls now, and since when (Unix seconds):
+  // kept for --storage.state-retention, then pruned.
+  std::unordered_map<std::string, double> orphaned_since;
   bool state_dirty = false;
   bool save_scheduled = false;
+  bool save_running = false;  // a write is under way on the file thread
+  bool save_failing = false;  // the last write failed
   net::steady_timer save_timer{io};
+  net::steady_timer prune_timer{io};
+  // File reads, parses and writes that may take long (state file, config,
+  // file_sd): off the I/O thread, one at a time, in order.
+  net::thread_pool files{1};
   double started_at = UnixNow();
   std::optional<WebConfig> web_config;
   double last_reload_attempt = 0;
@@ -158,6 +170,8 @@ struct App::Impl {
   bool reload_ok = true;
   std::string last_reload_error;
   bool stopping = false;
+  bool reload_running = false;
+  std::vector<std::function<void(bool, const std::string&)>> reload_waiting;
 
   explicit Impl(Flags f) : flags(std::move(f)) {}
 
@@ -205,6 +219,7 @@ struct App::Impl {
   // Starts tracking a service, continuing from the state file if it knows it.
   void Track(const std::string& name, const std::string& type,
              const TrackerOptions& options) {
+    orphaned_since.erase(name);
     if (tracker->Has(name)) {
       tracker->Add(name, type, options, UnixNow());
       return;
@@ -219,10 +234,13 @@ struct App::Impl {
     }
   }
 
+  // Stops tracking a service. Its saved state stays for the retention
+  // period: a service that a reload or a list drops for a while continues
+  // its counters when it comes back.
   void Untrack(const std::string& name) {
     tracker->Remove(name);
     status.erase(name);
-    if (persisted.erase(name) > 0) MarkDirty();
+    if (persisted.contains(name)) orphaned_since[name] = UnixNow();
   }
 
   // Feeds one observation of a service and records its poll status.
@@ -292,15 +310,99 @@ struct App::Impl {
     });
   }
 
+  // Writes the state file on the file thread from a snapshot taken here,
+  // so that neither the copy's serialisation nor the disk holds up polls and
+  // scrapes. A failed write keeps the state dirty and is tried again.
   void SaveState() {
     if (flags.state_file.empty() || !state_dirty) return;
+    if (save_running) return;  // SaveDone saves again: still dirty
     state_dirty = false;
+    save_running = true;
+    auto snapshot = std::make_shared<const PersistedState>(persisted);
+    net::post(files, [this, snapshot, now = UnixNow()] {
+      std::string error;
+      try {
+        WriteFileAtomic(flags.state_file, SerializeState(*snapshot, now));
+      } catch (const std::exception& e) {  // I/O errors, bad_alloc
+        error = e.what();
+      }
+      net::post(io, [this, error] { SaveDone(error); });
+    });
+  }
+
+  void SaveDone(const std::string& error) {
+    save_running = false;
+    if (!error.empty()) {
+      state_dirty = true;
+      if (!save_failing) {
+        Log(LogLevel::kError, "cannot write state file; retrying every 5s",
+            {{"file", flags.state_file}, {"err", error}});
+      }
+      save_failing = true;
+      if (!stopping) {
+        save_timer.cancel();
+        save_scheduled = true;
+        save_timer.expires_after(std::chrono::seconds(5));
+        save_timer.async_wait([this](boost::system::error_code ec) {
+          save_scheduled = false;
+          if (!ec) SaveState();
+        });
+      }
+      return;
+    }
+    if (save_failing) {
+      Log(LogLevel::kInfo, "state file written again",
+          {{"file", flags.state_file}});
+    }
+    save_failing = false;
+    if (state_dirty) MarkDirty();
+  }
+
+  // The last save, when the I/O thread has stopped: waits for a write under
+  // way, then writes what changed since (or what a failed write lost).
+  void SaveStateAtExit() {
+    files.join();
+    if (flags.state_file.empty() || !(state_dirty || save_running)) return;
     try {
       WriteFileAtomic(flags.state_file, SerializeState(persisted, UnixNow()));
     } catch (const std::exception& e) {
       Log(LogLevel::kError, "cannot write state file",
           {{"file", flags.state_file}, {"err", e.what()}});
     }
+  }
+
+  // Drops saved services that nothing has polled for the retention period.
+  void PruneState() {
+    const double cutoff =
+        UnixNow() -
+        std::chrono::duration<double>(flags.state_retention).count();
+    std::size_t pruned = 0;
+    for (auto it = orphaned_since.begin(); it != orphaned_since.end();) {
+      if (it->second <= cutoff) {
+        pruned += persisted.erase(it->first);
+        it = orphaned_since.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (pruned > 0) {
+      Log(LogLevel::kInfo, "services no longer polled dropped from the state",
+          {{"count", std::to_string(pruned)},
+           {"retention", FormatDuration(flags.state_retention)}});
+      MarkDirty();
+    }
+  }
+
+  void SchedulePrune() {
+    if (flags.state_file.empty() || stopping) return;
+    prune_timer.expires_after(std::min<std::chrono::milliseconds>(
+        flags.state_retention / 4 + std::chrono::milliseconds(1),
+        std::chrono::minutes(1)));
+    prune_timer.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      PruneState();
+      SchedulePrune();
+    });
   }
 
   // ---- services ----------------------------------------------------------
@@ -318,7 +420,14 @@ struct App::Impl {
   void OnServicePoll(const ServiceConfig& service, const PollResult& result,
                      const ServiceSlot& slot) {
     if (stopping) return;
-    Observation obs = ObserveService(service, result.http);
+    Observation obs;
+    try {
+      obs = ObserveService(service, result.http);
+    } catch (const std::bad_alloc&) {
+      obs = {Outcome::kTooLarge, kStateUnknown,
+             "out of memory parsing the answer (" +
+                 std::to_string(result.http.body.size()) + " bytes)"};
+    }
     RecordPoll(*slot.series, service.name, obs.outcome, result);
     Observe(*slot.status, slot.tracked, service.name, service.type, obs.state,
             obs.outcome, obs.error, result.finished_at,
@@ -438,8 +547,18 @@ struct App::Impl {
       outcome = Outcome::kHttpError;
       error = "HTTP status " + std::to_string(http.status);
     } else if (outcome == Outcome::kOk) {
-      doc = ParseServiceList(http.body, list, error);
-      if (!doc) outcome = Outcome::kInvalidBody;
+      bool too_many = false;
+      try {
+        doc = ParseServiceList(http.body, list, error, &too_many);
+        if (!doc) outcome = too_many ? Outcome::kTooLarge : Outcome::kInvalidBody;
+      } catch (const std::bad_alloc&) {
+        // A body within max_body_bytes whose parse needs more memory than
+        // the process may have: this poll fails, the exporter goes on.
+        doc.reset();
+        outcome = Outcome::kTooLarge;
+        error = "out of memory parsing the list (" +
+                std::to_string(http.body.size()) + " bytes)";
+      }
     }
     RecordPoll(list.name, outcome, result);
     PollStatus& ls = status[list.name];
@@ -606,54 +725,80 @@ struct App::Impl {
 
   // ---- service discovery -------------------------------------------------
 
-  // Re-reads the files of a file_sd block whose mtime changed; a broken
-  // file keeps its last good targets.
-  bool RefreshFileSd(SdEntry& sd) {
-    const FileSdConfig& f = *sd.file;
-    std::set<std::string> seen;
-    bool changed = false;
+  // What a scan of a file_sd block's files found.
+  struct FileSdScan {
+    std::set<std::string> seen;  // every file its globs match now
+    // Files whose version changed: the new version, and its targets
+    // (nullopt for an invalid file: its last good targets stay).
+    std::map<std::string,
+             std::pair<std::int64_t, std::optional<std::vector<ServiceConfig>>>>
+        changed;
+  };
+
+  // Reads the files of a file_sd block whose version (mtime, size) is not
+  // `known`. Runs on the file thread: only regular files of at most
+  // kMaxConfigFileBytes are read, without blocking (a FIFO or a link to
+  // /dev/zero under a glob is reported, never waited on).
+  static FileSdScan ScanFileSd(const FileSdConfig& f,
+                               const std::map<std::string, std::int64_t>& known) {
+    FileSdScan scan;
     for (const auto& pattern : f.files) {
       for (const auto& path : ExpandGlob(pattern)) {
-        seen.insert(path);
+        scan.seen.insert(path);
         struct stat st {};
         if (stat(path.c_str(), &st) != 0) continue;
-        const std::int64_t mtime =
+        const std::int64_t version =
             static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 +
             st.st_mtim.tv_nsec + st.st_size;
-        auto known = sd.per_file.find(path);
-        if (known != sd.per_file.end() && known->second.first == mtime)
+        if (auto k = known.find(path); k != known.end() && k->second == version)
           continue;
-        std::ifstream in(path, std::ios::binary);
-        std::string text((std::istreambuf_iterator<char>(in)),
-                         std::istreambuf_iterator<char>());
+        auto& slot = scan.changed[path];
+        slot.first = version;
+        FileRead read = ReadRegularFile(path, kMaxConfigFileBytes);
+        if (!read.ok()) {
+          Log(LogLevel::kError,
+              "file_sd file cannot be read; keeping its last good targets",
+              {{"file", path}, {"err", read.message}});
+          continue;
+        }
         const bool yaml = path.ends_with(".yml") || path.ends_with(".yaml");
         try {
           std::vector<std::string> problems;
           auto services =
-              ServicesFromTargets(ParseTargetGroups(text, yaml), f.service,
+              ServicesFromTargets(ParseTargetGroups(read.data, yaml), f.service,
                                   f.scheme, f.path, problems);
           for (const auto& p : problems) {
             Log(LogLevel::kWarn, "file_sd target skipped",
                 {{"file", path}, {"problem", p}});
           }
-          sd.per_file[path] = {mtime, std::move(services)};
-          changed = true;
           Log(LogLevel::kInfo, "file_sd file loaded",
-              {{"file", path},
-               {"targets", std::to_string(sd.per_file[path].second.size())}});
-        } catch (const std::invalid_argument& e) {
-          // Keep the last good version; remember the mtime so that the
-          // error is reported once per change.
-          auto& slot = sd.per_file[path];
-          slot.first = mtime;
+              {{"file", path}, {"targets", std::to_string(services.size())}});
+          slot.second = std::move(services);
+        } catch (const std::exception& e) {  // invalid_argument, bad_alloc
+          // The version is remembered, so the error is reported once per
+          // change.
           Log(LogLevel::kError,
               "file_sd file is invalid; keeping its last good targets",
               {{"file", path}, {"err", e.what()}});
         }
       }
     }
+    return scan;
+  }
+
+  // Takes a scan into the block; true if its targets changed.
+  static bool ApplyFileSdScan(SdEntry& sd, FileSdScan scan) {
+    bool changed = false;
+    for (auto& [path, found] : scan.changed) {
+      auto& slot = sd.per_file[path];
+      slot.first = found.first;
+      if (found.second) {
+        slot.second = std::move(*found.second);
+        changed = true;
+      }
+    }
     for (auto it = sd.per_file.begin(); it != sd.per_file.end();) {
-      if (!seen.contains(it->first)) {
+      if (!scan.seen.contains(it->first)) {
         it = sd.per_file.erase(it);
         changed = true;
       } else {
@@ -671,13 +816,27 @@ struct App::Impl {
     return changed;
   }
 
+  // Scans a file_sd block on the file thread, then takes the result in on
+  // the I/O thread and schedules the next scan.
+  void RefreshFileSd(const std::shared_ptr<SdEntry>& sd) {
+    std::map<std::string, std::int64_t> known;
+    for (const auto& [path, entry] : sd->per_file) known[path] = entry.first;
+    net::post(files, [this, sd, known = std::move(known)] {
+      auto scan = std::make_shared<FileSdScan>(ScanFileSd(*sd->file, known));
+      net::post(io, [this, sd, scan] {
+        if (sd->stopped || stopping) return;
+        if (ApplyFileSdScan(*sd, std::move(*scan))) ReconcileServices();
+        ScheduleSd(sd, sd->file->refresh_interval);
+      });
+    });
+  }
+
   void ScheduleSd(const std::shared_ptr<SdEntry>& sd, Duration delay) {
     sd->timer->expires_after(delay);
     sd->timer->async_wait([this, sd](boost::system::error_code ec) {
       if (ec || sd->stopped || stopping) return;
       if (sd->file) {
-        if (RefreshFileSd(*sd)) ReconcileServices();
-        ScheduleSd(sd, sd->file->refresh_interval);
+        RefreshFileSd(sd);
       } else {
         FetchHttpSd(sd);
       }
@@ -750,8 +909,7 @@ struct App::Impl {
         sd = std::make_shared<SdEntry>();
         sd->file = f;
         sd->timer = std::make_shared<net::steady_timer>(io);
-        RefreshFileSd(*sd);
-        ScheduleSd(sd, f.refresh_interval);
+        ScheduleSd(sd, Duration(0));
       }
       sd->id = "file_sd[" + std::to_string(i) + "]";
       fresh.push_back(sd);
@@ -820,36 +978,81 @@ struct App::Impl {
     web_config = std::move(next);
   }
 
-  // Loads the config file and the web config file again; a bad one is
-  // rejected whole and the running ones stay. An unchanged config file is a
-  // no-op for the pollers (secret files are part of the parsed config, so a
-  // rotated token counts as a change).
-  bool Reload(std::string& error) {
-    const bool ok = LoadAndApply(error);
-    ReleaseFreeMemory();
-    return ok;
-  }
+  // What a reload read and parsed (on the file thread).
+  struct Loaded {
+    std::optional<WebConfig> web;
+    std::shared_ptr<const Config> config;
+    std::string error;  // set when either file is bad
+  };
+  using ReloadDone = std::function<void(bool ok, const std::string& error)>;
 
-  // Parsing a config takes several times its size for a moment (YAML
-  // nodes); malloc keeps such memory unless told to give it back.
-  static void ReleaseFreeMemory() {
-#ifdef __GLIBC__
-    malloc_trim(0);
-#endif
-  }
-
-  bool LoadAndApply(std::string& error) {
-    last_reload_attempt = UnixNow();
+  // Reads and parses the config file and the web config file. Thread-safe:
+  // runs on the file thread, so that a large file never holds up polls,
+  // scrapes or health checks.
+  Loaded Load() {
+    Loaded loaded;
     try {
-      std::optional<WebConfig> next_web = LoadWebConfig();
-      auto next =
+      loaded.web = LoadWebConfig();
+      loaded.config =
           std::make_shared<const Config>(LoadConfigFile(flags.config_file));
+    } catch (const std::exception& e) {  // ConfigError, bad_alloc
+      loaded.error = e.what();
+      loaded.config.reset();
+    }
+    // Parsing takes several times a file's size for a moment (YAML nodes);
+    // malloc keeps such memory unless told to give it back.
+    ReleaseFreeMemory();
+    return loaded;
+  }
+
+  // Reloads (SIGHUP, POST /-/reload): loads on the file thread, applies on
+  // the I/O thread, then calls `done` there. One reload runs at a time;
+  // those asked for meanwhile are served together by the next one, which
+  // reads the files after they were asked for.
+  void Reload(ReloadDone done) {
+    reload_waiting.push_back(std::move(done));
+    if (!reload_running) RunReload();
+  }
+
+  void RunReload() {
+    reload_running = true;
+    auto waiting =
+        std::make_shared<std::vector<ReloadDone>>(std::move(reload_waiting));
+    reload_waiting.clear();
+    last_reload_attempt = UnixNow();
+    net::post(files, [this, waiting] {
+      auto loaded = std::make_shared<Loaded>(Load());
+      net::post(io, [this, waiting, loaded] {
+        std::string error = loaded->error;
+        const bool ok = !stopping && Apply(std::move(*loaded), error);
+        if (stopping && error.empty()) error = "the exporter is stopping";
+        for (auto& done : *waiting) done(ok, error);
+        reload_running = false;
+        if (!reload_waiting.empty()) {
+          if (stopping) {
+            for (auto& done : reload_waiting) done(false, error);
+            reload_waiting.clear();
+          } else {
+            RunReload();
+          }
+        }
+      });
+    });
+  }
+
+  // Applies what a reload loaded; a bad file is rejected whole and the
+  // running config stays. An unchanged config is a no-op for the pollers
+  // (credential files are read by the clients as they change).
+  bool Apply(Loaded loaded, std::string& error) {
+    try {
+      if (!loaded.error.empty()) throw ConfigError(loaded.error);
+      auto next = std::move(loaded.config);
       if (next->global.metric_namespace != metrics->metric_namespace()) {
         throw ConfigError(flags.config_file +
                           ": global.metric_namespace: cannot change on reload "
                           "(restart the exporter)");
       }
-      ApplyWebConfig(std::move(next_web));  // may throw: nothing changed yet
+      ApplyWebConfig(std::move(loaded.web));  // may throw: nothing changed yet
       MarkReloaded();
       if (*next == *config) {
         Log(LogLevel::kInfo, "config unchanged", {{"file", flags.config_file}});
@@ -860,6 +1063,7 @@ struct App::Impl {
           {{"file", flags.config_file},
            {"services", std::to_string(pollers.size())},
            {"lists", std::to_string(lists.size())}});
+      ReleaseFreeMemory();
       return true;
     } catch (const std::exception& e) {  // ConfigError, or TLS files unusable
       metrics->reload_successful.Set(0);
@@ -870,6 +1074,12 @@ struct App::Impl {
           {{"err", error}});
       return false;
     }
+  }
+
+  static void ReleaseFreeMemory() {
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
   }
 
   void MarkReloaded() {
@@ -956,8 +1166,10 @@ struct App::Impl {
       }
       if (req.method != "POST" && req.method != "PUT")
         return not_allowed("POST, PUT");
+      // TODO(web-hardening): answer through WebResponse::later.
       std::string error;
-      if (!Reload(error)) {
+      last_reload_attempt = UnixNow();
+      if (!Apply(Load(), error)) {
         return MakeResponse(500, "text/plain; charset=utf-8",
                             "failed to reload config: " + error + "\n");
       }
@@ -1007,8 +1219,7 @@ struct App::Impl {
       if (ec) return;
       if (signo == SIGHUP) {
         Log(LogLevel::kInfo, "SIGHUP received, reloading config");
-        std::string error;
-        Reload(error);
+        Reload([](bool, const std::string&) {});
         WaitForSignal();
         return;
       }
@@ -1030,6 +1241,7 @@ struct App::Impl {
       if (sd->client) sd->client->Close();
     }
     save_timer.cancel();
+    prune_timer.cancel();
     if (web) web->Stop();
     signals.cancel();
   }
@@ -1056,7 +1268,10 @@ struct App::Impl {
     }
     if (!flags.state_file.empty()) {
       std::string error;
-      persisted = LoadStateFile(flags.state_file, error);
+      persisted = LoadStateFile(flags.state_file, UnixNow(), error);
+      // Until a service claims its entry, it is kept for the retention.
+      for (const auto& [name, saved] : persisted)
+        orphaned_since.emplace(name, started_at);
       if (!error.empty()) {
         Log(LogLevel::kWarn, "state file ignored", {{"err", error}});
       } else {
@@ -1110,8 +1325,9 @@ struct App::Impl {
     ReleaseFreeMemory();
     MarkReloaded();
     WaitForSignal();
+    SchedulePrune();
     io.run();
-    SaveState();
+    SaveStateAtExit();
     Log(LogLevel::kInfo, "stopped");
     return 0;
   }

@@ -374,7 +374,8 @@ ListConfig ParseList(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& no
                      const std::string& path) {
   CheckKeys(ctx, node, path,
             Keys({{"name", "url", "source", "items_pointer", "name_field", "type_field",
-                   "state_field", "default_type", "absent_after", "tool", "arguments"},
+                   "state_field", "default_type", "absent_after", "max_services", "tool",
+                   "arguments"},
                   kPollKeys}));
   ListConfig l;
   if (!node["name"]) Fail(ctx, node, Child(path, "name"), "is required");
@@ -403,6 +404,7 @@ ListConfig ParseList(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& no
   }
   if (auto n = node["default_type"]) l.default_type = GetLabelValue(ctx, n, Child(path, "default_type"));
   if (auto n = node["absent_after"]) l.absent_after = GetInt(ctx, n, Child(path, "absent_after"), 1);
+  if (auto n = node["max_services"]) l.max_services = GetInt(ctx, n, Child(path, "max_services"), 1);
   if (auto n = node["tool"]) {
     if (l.kind != ListKind::kMcp) Fail(ctx, n, Child(path, "tool"), "only applies to source mcp");
     l.tool = GetNonEmptyString(ctx, n, Child(path, "tool"));

@@ -33,8 +33,9 @@ int ParseInt(const std::string& name, const std::string& value, int min) {
     used = 0;
   }
   if (used == 0 || used != value.size() || out < min) {
-    throw std::invalid_argument("--" + name + ": expected an integer >= " +
-                                std::to_string(min) + ", got \"" + value + "\"");
+    throw std::invalid_argument(
+        "--" + name + ": expected an integer >= " + std::to_string(min) +
+        ", got \"" + value + "\"");
   }
   return out;
 }
@@ -43,36 +44,43 @@ std::chrono::milliseconds ParsePositiveDuration(const std::string& name,
                                                 const std::string& value) {
   auto d = ParseDuration(value);
   if (!d || d->count() <= 0) {
-    throw std::invalid_argument("--" + name + ": expected a duration > 0 such as 30s, got \"" +
-                                value + "\"");
+    throw std::invalid_argument(
+        "--" + name + ": expected a duration > 0 such as 30s, got \"" + value +
+        "\"");
   }
   return *d;
 }
 
-std::size_t ParsePositiveCount(const std::string& name, const std::string& value) {
+std::size_t ParsePositiveCount(const std::string& name,
+                               const std::string& value) {
   std::size_t n = 0;
-  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-  if (value.empty() || ec != std::errc() || end != value.data() + value.size() ||
-      n == 0) {
-    throw std::invalid_argument("--" + name + ": expected a positive integer, got \"" +
-                                value + "\"");
+  auto [end, ec] =
+      std::from_chars(value.data(), value.data() + value.size(), n);
+  if (value.empty() || ec != std::errc() ||
+      end != value.data() + value.size() || n == 0) {
+    throw std::invalid_argument(
+        "--" + name + ": expected a positive integer, got \"" + value + "\"");
   }
   return n;
 }
 
 const std::vector<FlagSpec>& Specs() {
   static const std::vector<FlagSpec> specs = {
-      {"config.file", "Configuration file (default: config/example.yaml).", false,
-       [](Flags& f, const std::string& v) { f.config_file = v; }},
-      {"config.check", "Validate the configuration file and exit (0 valid, 1 invalid).",
-       true, [](Flags& f, const std::string& v) { f.config_check = ParseBool("config.check", v); }},
+      {"config.file", "Configuration file (default: config/example.yaml).",
+       false, [](Flags& f, const std::string& v) { f.config_file = v; }},
+      {"config.check",
+       "Validate the configuration file and exit (0 valid, 1 invalid).", true,
+       [](Flags& f, const std::string& v) {
+         f.config_check = ParseBool("config.check", v);
+       }},
       {"web.listen-address", "Address to listen on (default: :9810).", false,
        [](Flags& f, const std::string& v) { f.listen_address = v; }},
-      {"web.telemetry-path", "Path under which to expose metrics (default: /metrics).",
-       false,
+      {"web.telemetry-path",
+       "Path under which to expose metrics (default: /metrics).", false,
        [](Flags& f, const std::string& v) {
          if (v.empty() || v[0] != '/') {
-           throw std::invalid_argument("--web.telemetry-path: must start with /");
+           throw std::invalid_argument(
+               "--web.telemetry-path: must start with /");
          }
          f.telemetry_path = v;
        }},
@@ -91,22 +99,34 @@ const std::vector<FlagSpec>& Specs() {
        [](Flags& f, const std::string& v) {
          f.web_read_timeout = ParsePositiveDuration("web.read-timeout", v);
        }},
-      {"web.write-timeout", "Time a client has to read a whole response (default: 60s).",
-       false,
+      {"web.write-timeout",
+       "Time a client has to read a whole response (default: 60s).", false,
        [](Flags& f, const std::string& v) {
          f.web_write_timeout = ParsePositiveDuration("web.write-timeout", v);
        }},
       {"web.max-connections",
-       "Open connections to the web server at most; beyond it the longest idle one "
+       "Open connections to the web server at most; beyond it the longest idle "
+       "one "
        "is closed (default: 512).",
        false,
        [](Flags& f, const std::string& v) {
          f.web_max_connections = ParsePositiveCount("web.max-connections", v);
        }},
-      {"storage.state-file", "File to persist service states and counters in.", false,
-       [](Flags& f, const std::string& v) { f.state_file = v; }},
-      {"shard.count", "Number of shards (replicas) splitting the services (default 1).",
+      {"storage.state-file", "File to persist service states and counters in.",
+       false, [](Flags& f, const std::string& v) { f.state_file = v; }},
+      {"storage.state-retention",
+       "How long the state file keeps a service that is no longer polled "
+       "(removed "
+       "from the config, a list or discovery), so that it continues its "
+       "counters "
+       "if it comes back (default: 1h).",
        false,
+       [](Flags& f, const std::string& v) {
+         f.state_retention =
+             ParsePositiveDuration("storage.state-retention", v);
+       }},
+      {"shard.count",
+       "Number of shards (replicas) splitting the services (default 1).", false,
        [](Flags& f, const std::string& v) {
          f.shard_count = ParseInt("shard.count", v, 1);
        }},
@@ -117,11 +137,14 @@ const std::vector<FlagSpec>& Specs() {
        [](Flags& f, const std::string& v) {
          f.shard_index = ParseInt("shard.index", v, 0);
        }},
-      {"log.level", "Only log messages with the given severity or above: debug, info, warn, error.",
+      {"log.level",
+       "Only log messages with the given severity or above: debug, info, warn, "
+       "error.",
        false,
        [](Flags& f, const std::string& v) {
          if (!ParseLogLevel(v, f.log_level)) {
-           throw std::invalid_argument("--log.level: expected debug, info, warn or error");
+           throw std::invalid_argument(
+               "--log.level: expected debug, info, warn or error");
          }
        }},
       {"log.format", "Output format of log messages: logfmt, json.", false,
@@ -131,7 +154,9 @@ const std::vector<FlagSpec>& Specs() {
          }
        }},
       {"version", "Show version information and exit.", true,
-       [](Flags& f, const std::string& v) { f.version = ParseBool("version", v); }},
+       [](Flags& f, const std::string& v) {
+         f.version = ParseBool("version", v);
+       }},
       {"help", "Show this help and exit.", true,
        [](Flags& f, const std::string& v) { f.help = ParseBool("help", v); }},
   };
@@ -196,7 +221,8 @@ std::string HelpText() {
       "Polls services over HTTP for their lifecycle state and exports state\n"
       "transitions and up/down as Prometheus metrics.\n\nFlags:\n";
   for (const auto& spec : Specs()) {
-    std::string left = std::string("  --") + spec.name + (spec.is_bool ? "" : "=VALUE");
+    std::string left =
+        std::string("  --") + spec.name + (spec.is_bool ? "" : "=VALUE");
     out += left;
     out += std::string(left.size() < 32 ? 32 - left.size() : 1, ' ');
     out += spec.help;

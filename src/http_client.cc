@@ -712,6 +712,10 @@ net::awaitable<HttpResult> HttpClient::Request(HttpRequestSpec spec) {
   HttpResult result;
   try {
     result = co_await impl_->Run(spec, deadline);
+  } catch (const std::bad_alloc&) {
+    // A body within max_body_bytes that memory cannot hold.
+    impl_->CloseAll();
+    result = Failure(Outcome::kTooLarge, "out of memory reading the response");
   } catch (const std::exception& e) {
     impl_->CloseAll();
     result =

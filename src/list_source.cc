@@ -9,7 +9,8 @@ namespace sse {
 
 std::optional<ServiceList> ServiceListFromJson(const nlohmann::json& doc,
                                                const ListConfig& list,
-                                               std::string& error) {
+                                               std::string& error,
+                                               bool* too_many) {
   try {
     nlohmann::json::json_pointer pointer(list.items_pointer);
     if (!doc.contains(pointer)) {
@@ -20,6 +21,13 @@ std::optional<ServiceList> ServiceListFromJson(const nlohmann::json& doc,
     if (!items.is_array()) {
       error = "value at " + list.items_pointer + " is a " + items.type_name() +
               ", not an array";
+      return std::nullopt;
+    }
+    if (items.size() > static_cast<std::size_t>(list.max_services)) {
+      error = "the list has " + std::to_string(items.size()) +
+              " items, more than max_services (" +
+              std::to_string(list.max_services) + ")";
+      if (too_many != nullptr) *too_many = true;
       return std::nullopt;
     }
     ServiceList out;
@@ -83,10 +91,11 @@ std::optional<ServiceList> ServiceListFromJson(const nlohmann::json& doc,
 
 std::optional<ServiceList> ParseServiceList(std::string_view body,
                                             const ListConfig& list,
-                                            std::string& error) {
+                                            std::string& error,
+                                            bool* too_many) {
   std::optional<nlohmann::json> doc = ParseUntrustedJson(body, error);
   if (!doc) return std::nullopt;
-  return ServiceListFromJson(*doc, list, error);
+  return ServiceListFromJson(*doc, list, error, too_many);
 }
 
 }  // namespace sse

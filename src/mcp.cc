@@ -291,6 +291,9 @@ net::awaitable<HttpResult> McpSession::Poll(HttpClient& client) {
     }
     co_return Failure(Outcome::kHttpError,
                       "tools/call: session rejected again after initialize");
+  } catch (const std::bad_alloc&) {
+    co_return Failure(Outcome::kTooLarge,
+                      "MCP: out of memory reading the answer");
   } catch (const std::exception& e) {
     initialized_ = false;
     co_return Failure(Outcome::kHttpError, std::string("MCP: ") + e.what());

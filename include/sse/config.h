@@ -20,6 +20,9 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Largest config, web config or file_sd file read (16 MiB).
+inline constexpr std::uint64_t kMaxConfigFileBytes = 16 * 1024 * 1024;
+
 /// Longest secret accepted from a file (64 KiB, trailing newlines aside); a
 /// token or password is far shorter.
 inline constexpr std::size_t kMaxSecretBytes = 64 * 1024;
@@ -139,6 +142,9 @@ struct ListConfig {
   std::string state_field = "state";
   std::string default_type = "service";
   int absent_after = 3;
+  /// Most items an answer may have; a longer one is a failed poll
+  /// (too_large) and changes nothing.
+  int max_services = 10000;
   std::string tool = "core_service_list";  ///< MCP tool called each poll
   std::string arguments = "{}";  ///< the tool's arguments, a JSON object
   /// How the list itself is polled (url, interval, timeout, auth, TLS,

@@ -19,6 +19,8 @@ struct Flags {
   std::string web_config_file;  ///< exporter-toolkit web config; empty: none
   bool enable_lifecycle = false;
   std::string state_file;
+  /// How long a saved service that is no longer polled stays in the file.
+  std::chrono::milliseconds state_retention{3600 * 1000};
   int shard_index = -1;  ///< -1: from the StatefulSet ordinal of the hostname
   int shard_count = 1;
   LogLevel log_level = LogLevel::kInfo;

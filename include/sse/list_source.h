@@ -27,19 +27,22 @@ struct ServiceList {
 /// Longest service name accepted from a list (a label value).
 inline constexpr std::size_t kMaxNameLength = 256;
 
-/// Parses a json_list document (PRODUCT.md §2): the array at
-/// `list.items_pointer`, each item an object with name, type and state
-/// fields. Items without a usable name are skipped; a later duplicate of a
-/// name is skipped; an unusable state becomes "unknown". Returns nullopt
-/// and sets `error` if the body is not JSON or has no array at the pointer.
-/// Never throws.
+/// Parses a json_list document: the array at `list.items_pointer`, each
+/// item an object with name, type and state fields. Items without a usable
+/// name are skipped; a later duplicate of a name is skipped; an unusable
+/// state becomes "unknown". Returns nullopt and sets `error` if the body is
+/// not JSON, has no array at the pointer, or (then `too_many` is set, if
+/// given) has more than `list.max_services` items. Never throws but
+/// std::bad_alloc.
 std::optional<ServiceList> ParseServiceList(std::string_view body,
                                             const ListConfig& list,
-                                            std::string& error);
+                                            std::string& error,
+                                            bool* too_many = nullptr);
 
 /// The same, for an already parsed document (the MCP source).
 std::optional<ServiceList> ServiceListFromJson(const nlohmann::json& doc,
                                                const ListConfig& list,
-                                               std::string& error);
+                                               std::string& error,
+                                               bool* too_many = nullptr);
 
 }  // namespace sse

@@ -72,8 +72,6 @@ std::map<std::string, std::string> GetStringMap(const Ctx& ctx,
                                                 const YAML::Node& node,
                                                 const std::string& path);
 
-/// Longest config, web config or file_sd file accepted (16 MiB).
-inline constexpr std::uint64_t kMaxConfigFileBytes = 16 * 1024 * 1024;
 
 /// A non-empty path of a readable regular file of at most
 /// kMaxConfigFileBytes, resolved against ctx.base_dir when relative; returns
