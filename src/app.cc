@@ -7,15 +7,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -51,17 +53,29 @@ double UnixNow() {
 // Every kept-alive poll connection is a file descriptor: 10,000 services
 // need more than the usual soft limit of 1024. Raise it to the hard limit,
 // as the Go runtime does for Prometheus' own exporters.
-void RaiseOpenFilesLimit() {
+// Returns the limit in force afterwards (0 if unknown).
+rlim_t RaiseOpenFilesLimit() {
   rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max)
-    return;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur >= limit.rlim_max) return limit.rlim_cur;
   const rlim_t before = limit.rlim_cur;
   limit.rlim_cur = limit.rlim_max;
   if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
     Log(LogLevel::kDebug, "raised the open files limit",
         {{"from", std::to_string(before)},
          {"to", std::to_string(limit.rlim_cur)}});
+    return limit.rlim_cur;
   }
+  return before;
+}
+
+// Descriptors kept out of the poll connections' reach: the web server's
+// connections, the state file, config and file_sd reads, the resolver, the
+// process's own (stdio, epoll, timers, threads). A sixteenth of the limit,
+// at least 32 and at most 1024.
+std::size_t ReservedDescriptors(rlim_t limit) {
+  return std::clamp<std::size_t>(static_cast<std::size_t>(limit / 16), 32,
+                                 1024);
 }
 
 // A co_spawn completion handler that logs an exception escaping the
@@ -550,7 +564,8 @@ struct App::Impl {
       bool too_many = false;
       try {
         doc = ParseServiceList(http.body, list, error, &too_many);
-        if (!doc) outcome = too_many ? Outcome::kTooLarge : Outcome::kInvalidBody;
+        if (!doc)
+          outcome = too_many ? Outcome::kTooLarge : Outcome::kInvalidBody;
       } catch (const std::bad_alloc&) {
         // A body within max_body_bytes whose parse needs more memory than
         // the process may have: this poll fails, the exporter goes on.
@@ -739,8 +754,8 @@ struct App::Impl {
   // `known`. Runs on the file thread: only regular files of at most
   // kMaxConfigFileBytes are read, without blocking (a FIFO or a link to
   // /dev/zero under a glob is reported, never waited on).
-  static FileSdScan ScanFileSd(const FileSdConfig& f,
-                               const std::map<std::string, std::int64_t>& known) {
+  static FileSdScan ScanFileSd(
+      const FileSdConfig& f, const std::map<std::string, std::int64_t>& known) {
     FileSdScan scan;
     for (const auto& pattern : f.files) {
       for (const auto& path : ExpandGlob(pattern)) {
@@ -871,7 +886,7 @@ struct App::Impl {
                      {"targets", std::to_string(sd->targets->size())}});
                 ReconcileServices();
               }
-            } catch (const std::invalid_argument& e) {
+            } catch (const std::exception& e) {  // invalid_argument, bad_alloc
               error = e.what();
             }
           }
@@ -887,7 +902,13 @@ struct App::Impl {
           }
           ScheduleSd(sd, sd->http->refresh_interval);
         },
-        LogEscaped("http_sd failed"));
+        [this, sd](std::exception_ptr e) {
+          if (!e) return;
+          LogEscaped("http_sd refresh failed; trying again")(e);
+          // A refresh that threw must not end refreshing for good.
+          if (!sd->stopped && !stopping)
+            ScheduleSd(sd, sd->http->refresh_interval);
+        });
   }
 
   void ReconcileSd(const Config& next) {
@@ -1059,6 +1080,7 @@ struct App::Impl {
         return true;
       }
       ApplyConfig(std::move(next));
+      CheckConnectionBudget();
       Log(LogLevel::kInfo, "config reloaded",
           {{"file", flags.config_file},
            {"services", std::to_string(pollers.size())},
@@ -1202,10 +1224,15 @@ struct App::Impl {
       return MakeResponse(200, "application/json", RenderStatusJson(Status()));
     }
     if (req.path == "/api/v1/services") {
-      return MakeResponse(
-          200, "application/json",
-          RenderServicesJson(Rows(QueryParam(req.query, "name"),
-                                  QueryParam(req.query, "state"))));
+      auto name = QueryParam(req.query, "name");
+      auto state = QueryParam(req.query, "state");
+      if (!name || !state) {
+        return MakeResponse(400, "text/plain; charset=utf-8",
+                            "Bad Request: the query is malformed or not UTF-8 "
+                            "(percent-encode name and state).\n");
+      }
+      return MakeResponse(200, "application/json",
+                          RenderServicesJson(Rows(*name, *state)));
     }
     return MakeResponse(200, "text/html; charset=utf-8",
                         RenderLandingPage(Rows("", ""), Status().lists,
@@ -1246,8 +1273,27 @@ struct App::Impl {
     signals.cancel();
   }
 
+  // Warns when the poll connections the descriptor limit leaves cannot keep
+  // one connection alive per target.
+  void CheckConnectionBudget() {
+    const std::size_t budget = PollConnectionLimit();
+    const std::size_t targets = pollers.size() + lists.size() + sds.size();
+    if (budget == std::numeric_limits<std::size_t>::max() || targets <= budget)
+      return;
+    Log(LogLevel::kWarn,
+        "the open files limit leaves fewer poll connections than targets: "
+        "connections are closed between polls, the longest idle first "
+        "(raise ulimit -n)",
+        {{"poll_connections", std::to_string(budget)},
+         {"targets", std::to_string(targets)}});
+  }
+
   int Run() {
-    RaiseOpenFilesLimit();
+    if (const rlim_t limit = RaiseOpenFilesLimit();
+        limit > 0 && limit != RLIM_INFINITY) {
+      const std::size_t reserved = ReservedDescriptors(limit);
+      SetPollConnectionLimit(limit > reserved + 8 ? limit - reserved : 8);
+    }
     if (flags.shard_count > 1 && flags.shard_index < 0) {
       flags.shard_index = HostnameOrdinal();
       if (flags.shard_index < 0 || flags.shard_index >= flags.shard_count) {
@@ -1322,6 +1368,7 @@ struct App::Impl {
          {"port", std::to_string(web->port())},
          {"tls", web->tls() ? "true" : "false"}});
     ApplyConfig(std::move(initial));
+    CheckConnectionBudget();
     ReleaseFreeMemory();
     MarkReloaded();
     WaitForSignal();

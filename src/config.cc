@@ -82,7 +82,11 @@ std::vector<std::string> GetStateList(const Ctx& ctx, const YAML::Node& node,
 std::map<std::string, std::string> GetStateMap(const Ctx& ctx, const YAML::Node& node,
                                                const std::string& path) {
   auto map = GetStringMap(ctx, node, path);
-  for (const auto& [key, state] : map) CheckState(ctx, node[key], path + "." + key, state);
+  // By iteration: node[key] searches the mapping, quadratic over a map.
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const std::string key = it->first.Scalar();
+    CheckState(ctx, it->second, path + "." + key, map.at(key));
+  }
   return map;
 }
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "sse/source.h"
 #include "sse/version.h"
 
 namespace sse {
@@ -142,11 +143,15 @@ std::string HtmlEscape(std::string_view text) {
   return out;
 }
 
-std::string QueryParam(std::string_view query, std::string_view name) {
+std::optional<std::string> QueryParam(std::string_view query,
+                                      std::string_view name) {
   auto params = boost::urls::parse_query(query);
-  if (!params) return "";
+  if (!params) return std::nullopt;  // raw bytes a query may not hold
   for (auto param : *params) {
-    if (param.key.decode() == name) return param.value.decode();
+    if (param.key.decode() != name) continue;
+    std::string value = param.value.decode();
+    if (!IsValidUtf8(value)) return std::nullopt;
+    return value;
   }
   return "";
 }

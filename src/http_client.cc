@@ -19,6 +19,9 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <limits>
+#include <list>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <system_error>
@@ -94,10 +97,40 @@ bool IsIpAddress(const std::string& host) {
   return !ec;
 }
 
+struct Connection;
+
+// The poll connections of all clients together, kept below the process's
+// descriptor limit so that the web server, the state file and reloads
+// always find a descriptor. A connection takes a slot when it connects and
+// gives it back when closed. Kept-alive connections between requests wait
+// in `idle`, oldest first: when no slot is free, the one idle longest (a
+// long-interval service's) is closed for the new one.
+struct ConnectionBudget {
+  std::mutex mutex;
+  std::size_t max = std::numeric_limits<std::size_t>::max();
+  std::size_t open = 0;
+  std::size_t evicted = 0;
+  std::list<Connection*> idle;
+};
+
+ConnectionBudget& Budget() {
+  static ConnectionBudget budget;
+  return budget;
+}
+
 // One connection to one origin (scheme, host, port). Its deadline is the
 // client's watchdog, which closes the socket: the streams have no timers of
 // their own (Beast's tcp_stream arms one per read and write).
 struct Connection {
+  Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection() { GiveBack(); }
+
+  bool counted = false;  // holds a slot of the budget
+  bool waiting = false;  // in the budget's idle list, at `idle_pos`
+  std::list<Connection*>::iterator idle_pos;
+
   const Url* origin = nullptr;        // its scheme, host and port
   std::shared_ptr<ssl::context> ctx;  // outlives `secure`, which uses it
   std::unique_ptr<tcp::socket> plain;
@@ -134,6 +167,54 @@ struct Connection {
     ctx.reset();
     buffer.clear();
     buffer.shrink_to_fit();
+    GiveBack();
+  }
+
+  // Takes a slot for a new connection, closing the connection idle longest
+  // if none is free. False if every slot is in use by a request.
+  bool TakeSlot() {
+    if (counted) return true;
+    ConnectionBudget& b = Budget();
+    for (;;) {
+      Connection* victim = nullptr;
+      {
+        std::lock_guard lock(b.mutex);
+        if (b.open < b.max) {
+          ++b.open;
+          counted = true;
+          return true;
+        }
+        if (b.idle.empty()) return false;
+        victim = b.idle.front();
+        ++b.evicted;
+      }
+      victim->Close();  // gives its slot back
+    }
+  }
+  // Between requests: may be closed for another client's connection.
+  void MarkIdle() {
+    if (!open() || waiting) return;
+    ConnectionBudget& b = Budget();
+    std::lock_guard lock(b.mutex);
+    idle_pos = b.idle.insert(b.idle.end(), this);
+    waiting = true;
+  }
+  void MarkBusy() {
+    if (!waiting) return;
+    ConnectionBudget& b = Budget();
+    std::lock_guard lock(b.mutex);
+    b.idle.erase(idle_pos);
+    waiting = false;
+  }
+
+ private:
+  void GiveBack() {
+    MarkBusy();
+    if (!counted) return;
+    ConnectionBudget& b = Budget();
+    std::lock_guard lock(b.mutex);
+    --b.open;
+    counted = false;
   }
 };
 
@@ -486,6 +567,13 @@ struct HttpClient::Impl : std::enable_shared_from_this<HttpClient::Impl> {
           "connect: " +
               beast::make_error_code(beast::error::timeout).message());
     }
+    if (!conn.TakeSlot()) {
+      co_return Failure(Outcome::kConnectError,
+                        "connect: no descriptor left for another poll "
+                        "connection (" +
+                            std::to_string(PollConnectionLimit()) +
+                            " open, all busy; raise the open files limit)");
+    }
     // Each address in turn, in `conn` so that the watchdog can close it.
     boost::system::error_code cec = net::error::host_not_found;
     for (const tcp::endpoint& endpoint : resolved.endpoints) {
@@ -700,6 +788,24 @@ net::awaitable<HttpResult> HttpClient::Get() {
   return Request(HttpRequestSpec{});
 }
 
+void SetPollConnectionLimit(std::size_t max) {
+  ConnectionBudget& b = Budget();
+  std::lock_guard lock(b.mutex);
+  b.max = max;
+}
+
+std::size_t PollConnectionLimit() {
+  ConnectionBudget& b = Budget();
+  std::lock_guard lock(b.mutex);
+  return b.max;
+}
+
+PollConnectionCounts PollConnections() {
+  ConnectionBudget& b = Budget();
+  std::lock_guard lock(b.mutex);
+  return {b.open, b.idle.size(), b.evicted};
+}
+
 net::awaitable<HttpResult> HttpClient::Request(HttpRequestSpec spec) {
   if (impl_->auth) {
     std::string error;
@@ -707,6 +813,7 @@ net::awaitable<HttpResult> HttpClient::Request(HttpRequestSpec spec) {
       co_return Failure(Outcome::kHttpError, "credentials: " + error);
   }
   impl_->busy = true;
+  impl_->primary.MarkBusy();
   const Clock::time_point deadline = Clock::now() + impl_->timeout;
   impl_->Arm(deadline);
   HttpResult result;
@@ -726,12 +833,15 @@ net::awaitable<HttpResult> HttpClient::Request(HttpRequestSpec spec) {
   // request was on: neither may be reused.
   if (impl_->timed_out) impl_->CloseAll();
   impl_->busy = false;
+  impl_->primary.MarkIdle();
   co_return result;
 }
 
 void HttpClient::Close() {
   if (impl_->busy) {
+    // The request may be on either connection (a redirect's): both.
     impl_->primary.Cancel();
+    if (impl_->detour) impl_->detour->conn.Cancel();
   } else {
     impl_->primary.Close();
   }

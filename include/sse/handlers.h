@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,7 +85,10 @@ std::string RenderLandingPage(const std::vector<ServiceRow>& rows,
 /// Escapes text for HTML element content and attribute values.
 std::string HtmlEscape(std::string_view text);
 
-/// Value of a query parameter (percent-decoded), or empty.
-std::string QueryParam(std::string_view query, std::string_view name);
+/// Value of a query parameter (percent-decoded); empty if absent; nullopt
+/// if the query is malformed or the value is not valid UTF-8 (a filter that
+/// cannot be read must not be dropped silently).
+std::optional<std::string> QueryParam(std::string_view query,
+                                      std::string_view name);
 
 }  // namespace sse

@@ -59,6 +59,24 @@ std::string PlainGetRequest(
 /// custom headers, and where the Authorization header comes from.
 HttpClientOptions ClientOptionsFor(const ServiceConfig& service);
 
+/// Caps the TCP connections all clients of the process keep open together
+/// (default: no cap). A client that needs a new connection when the cap is
+/// reached closes the kept-alive connection that has waited longest since
+/// its last request; if every connection is in a request, its request fails
+/// with kConnectError. Set it below the open files limit. Thread-safe.
+void SetPollConnectionLimit(std::size_t max);
+/// The cap set by SetPollConnectionLimit. Thread-safe.
+std::size_t PollConnectionLimit();
+
+/// How the clients' connections stand against the cap.
+struct PollConnectionCounts {
+  std::size_t open = 0;     ///< connected or connecting
+  std::size_t idle = 0;     ///< kept alive between requests
+  std::size_t evicted = 0;  ///< idle ones closed for another, so far
+};
+/// Thread-safe.
+PollConnectionCounts PollConnections();
+
 /// An HTTP/1.1 GET client for one URL, keeping one connection alive across
 /// requests. Runs on the executor given at construction; not thread-safe.
 class HttpClient {

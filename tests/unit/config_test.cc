@@ -5,6 +5,9 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "support/test_util.h"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -22,7 +25,8 @@ std::string ExpectedMessage(const fs::path& file) {
 }
 }  // namespace
 
-TEST_CASE("every invalid config is rejected with file, line and key", "[config]") {
+TEST_CASE("every invalid config is rejected with file, line and key",
+          "[config]") {
   int count = 0;
   for (const auto& entry : fs::directory_iterator(DataDir())) {
     const std::string name = entry.path().filename().string();
@@ -61,7 +65,8 @@ TEST_CASE("a full valid config applies defaults and overrides", "[config]") {
   REQUIRE(mcp.interval == 5s);
   REQUIRE(mcp.timeout == 2s);
   REQUIRE(mcp.transition_after == 2);
-  REQUIRE(mcp.up_states == std::vector<std::string>{"running", "connected", "ok"});
+  REQUIRE(mcp.up_states ==
+          std::vector<std::string>{"running", "connected", "ok"});
   REQUIRE(mcp.url.host == "127.0.0.1");
   REQUIRE(mcp.url.port == "8080");
   REQUIRE(mcp.url.target == "/status?verbose=1");
@@ -91,12 +96,13 @@ TEST_CASE("a full valid config applies defaults and overrides", "[config]") {
 }
 
 TEST_CASE("defaults are those of PRODUCT.md", "[config]") {
-  sse::Config c = sse::ParseConfig("services:\n  - name: a\n    url: http://h/\n",
-                                   "mem.yaml", ".");
+  sse::Config c = sse::ParseConfig(
+      "services:\n  - name: a\n    url: http://h/\n", "mem.yaml", ".");
   REQUIRE(c.global.metric_namespace == "muster");
   REQUIRE(c.global.poll_interval == 15s);
   REQUIRE(c.global.poll_timeout == 5s);
-  REQUIRE(c.global.up_states == std::vector<std::string>{"running", "connected"});
+  REQUIRE(c.global.up_states ==
+          std::vector<std::string>{"running", "connected"});
   REQUIRE(c.global.transition_after == 1);
   REQUIRE(c.global.max_body_bytes == 1024 * 1024);
   REQUIRE(c.global.max_states_per_service == 16);
@@ -115,6 +121,8 @@ TEST_CASE("lists, file_sd and http_sd parse with their defaults", "[config]") {
   REQUIRE(c.lists[0].state_field == "state");
   REQUIRE(c.lists[1].kind == sse::ListKind::kMcp);
   REQUIRE(c.lists[1].tool == "core_service_list");
+  REQUIRE(c.lists[1].arguments == "{}");
+  REQUIRE(c.lists[0].max_services == 10000);
   REQUIRE(c.lists[1].poll.bearer_token.Reveal() == "hunter2-secret-token");
   REQUIRE(c.file_sd.size() == 1);
   REQUIRE(c.file_sd[0].files[0] == DataDir() + "/targets/*.json");
@@ -132,7 +140,8 @@ TEST_CASE("an empty config is valid", "[config]") {
 TEST_CASE("the bundled configs are valid", "[config]") {
   for (const char* name : {"example.yaml"}) {
     CAPTURE(name);
-    REQUIRE_NOTHROW(sse::LoadConfigFile(std::string(SSE_TEST_DATA_DIR) + "/../../config/" + name));
+    REQUIRE_NOTHROW(sse::LoadConfigFile(std::string(SSE_TEST_DATA_DIR) +
+                                        "/../../config/" + name));
   }
 }
 
@@ -145,7 +154,8 @@ TEST_CASE("secret values never appear in config error messages", "[config]") {
   // A password given inline is rejected without echoing it.
   try {
     sse::ParseConfig(
-        "services:\n  - name: a\n    url: http://h/\n    basic_auth: {username: u, password: topsecret}\n",
+        "services:\n  - name: a\n    url: http://h/\n    basic_auth: "
+        "{username: u, password: topsecret}\n",
         "mem.yaml", ".");
     FAIL("accepted");
   } catch (const sse::ConfigError& e) {
@@ -154,32 +164,97 @@ TEST_CASE("secret values never appear in config error messages", "[config]") {
 }
 
 TEST_CASE("SamePolling ignores only the line", "[config]") {
-  sse::Config a = sse::ParseConfig("services:\n  - name: a\n    url: http://h/\n", "m", ".");
-  sse::Config b = sse::ParseConfig("\n\nservices:\n  - name: a\n    url: http://h/\n", "m", ".");
+  sse::Config a = sse::ParseConfig(
+      "services:\n  - name: a\n    url: http://h/\n", "m", ".");
+  sse::Config b = sse::ParseConfig(
+      "\n\nservices:\n  - name: a\n    url: http://h/\n", "m", ".");
   REQUIRE(a.services[0].SamePolling(b.services[0]));
-  sse::Config c = sse::ParseConfig("services:\n  - name: a\n    url: http://h/x\n", "m", ".");
+  sse::Config c = sse::ParseConfig(
+      "services:\n  - name: a\n    url: http://h/x\n", "m", ".");
   REQUIRE_FALSE(a.services[0].SamePolling(c.services[0]));
 }
 
 TEST_CASE("secret files larger than 64 KiB are refused", "[config]") {
-  const fs::path dir = fs::temp_directory_path() / ("sse-config-test-" + std::to_string(::getpid()));
+  const fs::path dir = fs::temp_directory_path() /
+                       ("sse-config-test-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   std::ofstream(dir / "big") << std::string(64 * 1024 + 1, 't');
   std::ofstream(dir / "fits") << std::string(64 * 1024, 't') << "\n";
   const std::string yaml =
-      "services:\n  - name: a\n    url: http://127.0.0.1:1/\n    bearer_token_file: ";
-  REQUIRE_THROWS_WITH(sse::ParseConfig(yaml + "big\n", "mem.yaml", dir),
-                      Catch::Contains("mem.yaml:4: services[0].bearer_token_file: file") &&
-                          Catch::Contains("is larger than 64 KiB"));
+      "services:\n  - name: a\n    url: http://127.0.0.1:1/\n    "
+      "bearer_token_file: ";
+  REQUIRE_THROWS_WITH(
+      sse::ParseConfig(yaml + "big\n", "mem.yaml", dir),
+      Catch::Contains("mem.yaml:4: services[0].bearer_token_file: file") &&
+          Catch::Contains("is larger than 64 KiB"));
   auto config = sse::ParseConfig(yaml + "fits\n", "mem.yaml", dir);
   REQUIRE(config.services[0].bearer_token.Reveal().size() == 64 * 1024);
   fs::remove_all(dir);
 }
 
-TEST_CASE("RedactUrl hides user information, even in malformed URLs", "[config]") {
-  REQUIRE(sse::RedactUrl("http://user:pw@host:80/p?q@x") == "http://xxxxx@host:80/p?q@x");
+TEST_CASE("RedactUrl hides user information, even in malformed URLs",
+          "[config]") {
+  REQUIRE(sse::RedactUrl("http://user:pw@host:80/p?q@x") ==
+          "http://xxxxx@host:80/p?q@x");
   REQUIRE(sse::RedactUrl("https://tok3n@host/") == "https://xxxxx@host/");
   REQUIRE(sse::RedactUrl("http://a:b@c@host") == "http://xxxxx@host");
   REQUIRE(sse::RedactUrl("http://host/path@x") == "http://host/path@x");
   REQUIRE(sse::RedactUrl("not a url") == "not a url");
+}
+
+TEST_CASE("an MCP list's arguments become the tool's JSON arguments",
+          "[config]") {
+  sse::Config c = sse::ParseConfig(
+      "lists:\n  - name: m\n    url: http://h/mcp\n    source: mcp\n"
+      "    max_services: 20\n"
+      "    arguments:\n      namespace: prod\n      limit: 5\n"
+      "      quoted: \"5\"\n      all: true\n      none: null\n"
+      "      ratio: 0.5\n      tags: [a, 7]\n      nested: {x: {y: off}}\n",
+      "m", ".");
+  REQUIRE(c.lists[0].max_services == 20);
+  REQUIRE(nlohmann::json::parse(c.lists[0].arguments) ==
+          nlohmann::json{{"namespace", "prod"},
+                         {"limit", 5},
+                         {"quoted", "5"},
+                         {"all", true},
+                         {"none", nullptr},
+                         {"ratio", 0.5},
+                         {"tags", {"a", 7}},
+                         {"nested", {{"x", {{"y", "off"}}}}}});
+  auto fails = [](const std::string& yaml) {
+    try {
+      sse::ParseConfig(yaml, "m", ".");
+    } catch (const sse::ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  REQUIRE(
+      fails("lists:\n  - name: j\n    url: http://h/\n    arguments: {a: 1}\n")
+          .find("lists[0].arguments: only applies to source mcp") !=
+      std::string::npos);
+  REQUIRE(fails("lists:\n  - name: m\n    url: http://h/\n    source: mcp\n"
+                "    arguments: [1]\n")
+              .find("must be a map") != std::string::npos);
+  REQUIRE(
+      fails("lists:\n  - name: m\n    url: http://h/\n    max_services: 0\n")
+          .find("lists[0].max_services") != std::string::npos);
+}
+
+TEST_CASE("a missing credential file is not a config error; a directory is",
+          "[config]") {
+  sse::test::TempDir dir;
+  sse::Config c = sse::ParseConfig(
+      "services:\n  - name: a\n    url: http://h/\n"
+      "    bearer_token_file: not-yet/token\n",
+      (dir.path() / "c.yaml").string(), dir.path());
+  // Resolved against the config's directory: the client reads it there.
+  REQUIRE(c.services[0].bearer_token_file ==
+          (dir.path() / "not-yet/token").string());
+  REQUIRE(c.services[0].bearer_token.empty());
+  REQUIRE_THROWS_WITH(
+      sse::ParseConfig("services:\n  - name: a\n    url: http://h/\n"
+                       "    bearer_token_file: .\n",
+                       (dir.path() / "c.yaml").string(), dir.path()),
+      Catch::Contains("is not a regular file"));
 }

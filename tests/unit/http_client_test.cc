@@ -3,8 +3,13 @@
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http.hpp>
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -27,10 +32,11 @@ struct ClientRig {
       : client(io.get_executor(), sse::ParseUrl(url), std::move(options)) {}
   sse::HttpResult Get() {
     sse::HttpResult result;
-    boost::asio::co_spawn(io, client.Get(), [&](std::exception_ptr e, sse::HttpResult r) {
-      REQUIRE_FALSE(e);
-      result = std::move(r);
-    });
+    boost::asio::co_spawn(io, client.Get(),
+                          [&](std::exception_ptr e, sse::HttpResult r) {
+                            REQUIRE_FALSE(e);
+                            result = std::move(r);
+                          });
     io.restart();
     io.run();
     return result;
@@ -53,10 +59,12 @@ TEST_CASE("keep-alive: many polls share one connection", "[http_client]") {
   REQUIRE(fake.connections() == 1);
   REQUIRE(rig.client.connections_opened() == 1);
   REQUIRE(fake.last_request().target == "/status");
-  REQUIRE(fake.last_request().headers.at("host") == "127.0.0.1:" + std::to_string(fake.port()));
+  REQUIRE(fake.last_request().headers.at("host") ==
+          "127.0.0.1:" + std::to_string(fake.port()));
 }
 
-TEST_CASE("a server that closes after each response gets a new connection", "[http_client]") {
+TEST_CASE("a server that closes after each response gets a new connection",
+          "[http_client]") {
   FakeService fake;
   fake.SetHandler([](const FakeRequest&) {
     FakeResponse r;
@@ -87,7 +95,8 @@ TEST_CASE("the timeout covers a server that never answers", "[http_client]") {
 }
 
 TEST_CASE("a refused connection is connect_error", "[http_client]") {
-  ClientRig rig("http://127.0.0.1:" + std::to_string(sse::test::FreePort()) + "/");
+  ClientRig rig("http://127.0.0.1:" + std::to_string(sse::test::FreePort()) +
+                "/");
   auto r = rig.Get();
   REQUIRE(r.outcome == sse::Outcome::kConnectError);
   REQUIRE(r.error.find("connect") != std::string::npos);
@@ -110,7 +119,8 @@ TEST_CASE("the body read stops at max_body_bytes", "[http_client]") {
 TEST_CASE("a chunked body over the limit is too_large", "[http_client]") {
   FakeService fake;
   std::string raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
-  for (int i = 0; i < 100; ++i) raw += "400\r\n" + std::string(1024, 'z') + "\r\n";
+  for (int i = 0; i < 100; ++i)
+    raw += "400\r\n" + std::string(1024, 'z') + "\r\n";
   raw += "0\r\n\r\n";
   fake.SetHandler([raw](const FakeRequest&) {
     FakeResponse r;
@@ -126,8 +136,8 @@ TEST_CASE("a chunked body over the limit is too_large", "[http_client]") {
 TEST_CASE("malformed responses are http_error", "[http_client]") {
   FakeService fake;
   auto raw = GENERATE(std::string("garbage\r\n\r\n"),
-                      std::string("HTTP/1.1 200 OK\r\nX-Big: ") + std::string(200 * 1024, 'h') +
-                          "\r\n\r\n",
+                      std::string("HTTP/1.1 200 OK\r\nX-Big: ") +
+                          std::string(200 * 1024, 'h') + "\r\n\r\n",
                       std::string("HTTP/1.1 2000 OK\r\n\r\n"));
   fake.SetHandler([raw](const FakeRequest&) {
     FakeResponse r;
@@ -189,7 +199,8 @@ TEST_CASE("auth and custom headers are sent", "[http_client]") {
   dir.Write("password", "pw\n");
   auto config = sse::ParseConfig(
       "services:\n"
-      "  - name: a\n    url: http://127.0.0.1:1/\n    bearer_token_file: token\n"
+      "  - name: a\n    url: http://127.0.0.1:1/\n    bearer_token_file: "
+      "token\n"
       "    headers: {X-Probe: yes}\n"
       "  - name: b\n    url: http://127.0.0.1:1/\n"
       "    basic_auth: {username: probe, password_file: password}\n",
@@ -201,13 +212,15 @@ TEST_CASE("auth and custom headers are sent", "[http_client]") {
     auto req = fake.last_request();
     REQUIRE(req.headers.at("authorization") == "Bearer tok-123");
     REQUIRE(req.headers.at("x-probe") == "yes");
-    REQUIRE(req.headers.at("user-agent").rfind("service_state_exporter/", 0) == 0);
+    REQUIRE(req.headers.at("user-agent").rfind("service_state_exporter/", 0) ==
+            0);
   }
   {
     ClientRig rig(fake.Url(), sse::ClientOptionsFor(config.services[1]));
     REQUIRE(rig.Get().outcome == sse::Outcome::kOk);
     // base64("probe:pw")
-    REQUIRE(fake.last_request().headers.at("authorization") == "Basic cHJvYmU6cHc=");
+    REQUIRE(fake.last_request().headers.at("authorization") ==
+            "Basic cHJvYmU6cHc=");
   }
 }
 
@@ -236,7 +249,8 @@ TEST_CASE("credentials are not sent where a redirect to another origin points",
     auto r = rig.Get();
     REQUIRE(r.outcome == sse::Outcome::kOk);
     REQUIRE(r.status == 200);
-    REQUIRE(origin.last_request().headers.at("authorization") == "Bearer s3cret");
+    REQUIRE(origin.last_request().headers.at("authorization") ==
+            "Bearer s3cret");
     auto landed = other.last_request();
     REQUIRE(landed.target == "/landing");
     REQUIRE(landed.headers.count("authorization") == 0);
@@ -247,11 +261,13 @@ TEST_CASE("credentials are not sent where a redirect to another origin points",
     ClientRig rig(origin.Url("/here"), options);
     REQUIRE(rig.Get().status == 200);
     REQUIRE(origin.last_request().target == "/landed");
-    REQUIRE(origin.last_request().headers.at("authorization") == "Bearer s3cret");
+    REQUIRE(origin.last_request().headers.at("authorization") ==
+            "Bearer s3cret");
   }
 }
 
-TEST_CASE("a response cut off by the server is connect_error", "[http_client]") {
+TEST_CASE("a response cut off by the server is connect_error",
+          "[http_client]") {
   FakeService fake;
   fake.SetHandler([](const FakeRequest&) {
     FakeResponse r;
@@ -265,7 +281,8 @@ TEST_CASE("a response cut off by the server is connect_error", "[http_client]") 
   REQUIRE(r.error.find("partial message") != std::string::npos);
 }
 
-TEST_CASE("a reset in the middle of the body is connect_error", "[http_client]") {
+TEST_CASE("a reset in the middle of the body is connect_error",
+          "[http_client]") {
   FakeService fake;
   fake.SetHandler([](const FakeRequest&) {
     FakeResponse r;
@@ -309,9 +326,11 @@ TEST_CASE("100 Continue and 103 Early Hints before the response are skipped",
     // stays open.
     const std::string state = ++n % 2 ? "running" : "stopped";
     const std::string body = "{\"state\":\"" + state + "\"}";
-    r.raw = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
-            "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
-            "\r\n\r\n" + body;
+    r.raw =
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: "
+        "</a>\r\n\r\n"
+        "HTTP/1.1 200 OK\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
     r.hang = true;
     return r;
   });
@@ -381,4 +400,114 @@ TEST_CASE("a redirect that times out leaves the next poll a working connection",
   INFO(next.error);
   REQUIRE(next.outcome == sse::Outcome::kOk);
   REQUIRE(next.status == 200);
+}
+
+TEST_CASE("Close() while a redirect's request is pending ends it at once",
+          "[http_client]") {
+  // The second origin answers after 5 s; Close() must not wait for it (it
+  // once cancelled only the first origin's connection).
+  FakeService slow;
+  slow.SetHandler([](const FakeRequest&) {
+    FakeResponse r;
+    r.delay = 5s;
+    r.body = R"({"state":"running"})";
+    return r;
+  });
+  FakeService first;
+  first.SetHandler([&](const FakeRequest&) {
+    FakeResponse r;
+    r.status = 302;
+    r.headers["Location"] = slow.Url("/late");
+    return r;
+  });
+  sse::HttpClientOptions options;
+  options.follow_redirects = true;
+  options.timeout = 10s;
+  boost::asio::io_context io;
+  sse::HttpClient client(io.get_executor(), sse::ParseUrl(first.Url("/")),
+                         options);
+  std::optional<sse::HttpResult> result;
+  boost::asio::co_spawn(io, client.Get(),
+                        [&](std::exception_ptr e, sse::HttpResult r) {
+                          REQUIRE_FALSE(e);
+                          result = std::move(r);
+                        });
+  // Close once the slow origin has the request.
+  boost::asio::steady_timer poll(io);
+  std::function<void()> wait_then_close = [&] {
+    if (slow.requests() > 0) {
+      client.Close();
+      return;
+    }
+    poll.expires_after(5ms);
+    poll.async_wait([&](auto) { wait_then_close(); });
+  };
+  wait_then_close();
+  const auto start = std::chrono::steady_clock::now();
+  io.run_for(8s);
+  REQUIRE(result.has_value());
+  REQUIRE(result->outcome != sse::Outcome::kOk);
+  REQUIRE(std::chrono::steady_clock::now() - start < 3s);
+}
+
+TEST_CASE(
+    "a credential file is read again when it changes, never its old "
+    "secret once it is gone",
+    "[http_client]") {
+  FakeService fake;
+  fake.SetHandler([](const FakeRequest& req) {
+    FakeResponse r;
+    auto auth = req.headers.find("authorization");
+    r.body =
+        nlohmann::json{{"auth", auth == req.headers.end() ? "" : auth->second}}
+            .dump();
+    return r;
+  });
+  sse::test::TempDir dir;
+  const std::string token = dir.Write("token", "first\n");
+  sse::HttpClientOptions options;
+  options.auth = {sse::AuthFile::Scheme::kBearer, token, "",
+                  "bearer_token_file"};
+  ClientRig rig(fake.Url("/"), options);
+  auto auth_of = [](const sse::HttpResult& r) {
+    return nlohmann::json::parse(r.body)["auth"].get<std::string>();
+  };
+  REQUIRE(auth_of(rig.Get()) == "Bearer first");
+  // Rotated as the kubelet does it: a new file renamed over the old one.
+  dir.Write("token.new", "second");
+  std::filesystem::rename(dir.path() / "token.new", token);
+  REQUIRE(auth_of(rig.Get()) == "Bearer second");
+  // Rewritten in place with the same size.
+  dir.Write("token", "third!");
+  REQUIRE(auth_of(rig.Get()) == "Bearer third!");
+  const auto sent = fake.requests();
+
+  // Gone: the poll fails with the file named, and nothing is sent.
+  std::filesystem::remove(token);
+  auto missing = rig.Get();
+  REQUIRE(missing.outcome == sse::Outcome::kHttpError);
+  REQUIRE(missing.error.find("bearer_token_file") != std::string::npos);
+  REQUIRE(missing.error.find(token) != std::string::npos);
+  REQUIRE(missing.error.find("does not exist") != std::string::npos);
+  REQUIRE(fake.requests() == sent);
+  // Empty while being written: the same.
+  dir.Write("token", "");
+  auto empty = rig.Get();
+  REQUIRE(empty.outcome == sse::Outcome::kHttpError);
+  REQUIRE(empty.error.find("is empty") != std::string::npos);
+  REQUIRE(fake.requests() == sent);
+  // Back: used at once.
+  dir.Write("token", "fourth");
+  REQUIRE(auth_of(rig.Get()) == "Bearer fourth");
+
+  // Basic auth from a password file, the same way.
+  const std::string password = dir.Write("password", "s3cret\n");
+  sse::HttpClientOptions basic;
+  basic.auth = {sse::AuthFile::Scheme::kBasic, password, "probe",
+                "basic_auth.password_file"};
+  ClientRig basic_rig(fake.Url("/"), basic);
+  REQUIRE(auth_of(basic_rig.Get()) ==
+          "Basic cHJvYmU6czNjcmV0");  // probe:s3cret
+  dir.Write("password", "other");
+  REQUIRE(auth_of(basic_rig.Get()) == "Basic cHJvYmU6b3RoZXI=");  // probe:other
 }
