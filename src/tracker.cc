@@ -126,7 +126,7 @@ void Tracker::CommitState(Service& s, const std::string& to, bool counted,
   if (counted) {
     TransitionCounter(s, from, to).Increment();
     // Export the likely next transition at 0 so that its first increment is
-    // not lost to increase() (PRODUCT.md §1).
+    // not lost to increase().
     TransitionCounter(s, to, from);
     s.changes->Increment();
   }

@@ -85,7 +85,8 @@ struct BasicAuth {
   bool operator==(const BasicAuth&) const = default;
 };
 
-/// Global settings; every field has the default of PRODUCT.md §3.
+/// Global settings; every field has the default documented in README.md
+/// (Configuration).
 struct GlobalConfig {
   std::string metric_namespace = "muster";
   Duration poll_interval = std::chrono::seconds(15);
@@ -132,7 +133,8 @@ struct ServiceConfig {
 
 enum class ListKind { kJsonList, kMcp };
 
-/// One endpoint that reports many services (PRODUCT.md §2 json_list, mcp).
+/// One endpoint that reports many services (json_list, mcp; README.md
+/// "Fleets").
 struct ListConfig {
   std::string name;  ///< service_name of the list's own poll series
   ListKind kind = ListKind::kJsonList;
@@ -156,11 +158,11 @@ struct ListConfig {
 
 /// A Prometheus file_sd block: each target of the files becomes a service.
 struct FileSdConfig {
-  std::vector<std::string> files;  ///< globs, absolute
+  std::vector<std::string> files;                       ///< globs, absolute
   Duration refresh_interval = std::chrono::seconds(5);  ///< mtime check period
-  std::string path = "/";   ///< URL path unless a target sets __path__
+  std::string path = "/";       ///< URL path unless a target sets __path__
   std::string scheme = "http";  ///< unless a target sets __scheme__
-  ServiceConfig service;    ///< template: everything but name and url
+  ServiceConfig service;        ///< template: everything but name and url
   bool operator==(const FileSdConfig&) const = default;
 };
 

@@ -20,8 +20,8 @@ struct TargetGroup {
 /// std::invalid_argument naming what is wrong.
 std::vector<TargetGroup> ParseTargetGroups(std::string_view text, bool yaml);
 
-/// Turns target groups into services from a block's template (PRODUCT.md
-/// §3): service_name label or else the target; service_type label or else
+/// Turns target groups into services from a block's template (README.md
+/// "Fleets"): service_name label or else the target; service_type label or else
 /// the template's type; URL from __scheme__ (or `scheme`) + target +
 /// __path__ / __metrics_path__ (or `path`). Targets whose URL does not
 /// parse are skipped and reported in `problems`. Duplicates keep the first.

@@ -37,7 +37,8 @@ struct ObserveResult {
   bool cap_reached = false;      ///< true the first time the cap maps a state
 };
 
-/// Counters and states of one service that survive restarts (PRODUCT.md §6).
+/// Counters and states of one service that survive restarts (README.md "State
+/// file").
 struct PersistedService {
   std::string type;
   std::string state;
@@ -59,9 +60,10 @@ struct ServiceView {
   std::map<std::pair<std::string, std::string>, std::uint64_t> transitions;
 };
 
-/// The per-service state machine of PRODUCT.md §1. Observations in, commits
-/// and metric updates out; no I/O and no clock of its own (time is passed in
-/// as Unix seconds). Not thread-safe: use from one thread (or strand).
+/// The per-service state machine (README.md "Metrics"). Observations in,
+/// commits and metric updates out; no I/O and no clock of its own (time is
+/// passed in as Unix seconds). Not thread-safe: use from one thread (or
+/// strand).
 class Tracker {
  public:
   /// Metric updates go to the state families of `metrics`.

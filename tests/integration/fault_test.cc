@@ -1,7 +1,7 @@
 // The fault suite: the real exporter polls a fleet of services that
 // misbehave in every way a real one can, all at once. For each: the
-// observed state and poll outcome of PRODUCT.md §2 (and the README table
-// "How a poll becomes a state"); meanwhile the exporter stays alive, every
+// observed state and poll outcome of the README table
+// "How a poll becomes a state"; meanwhile the exporter stays alive, every
 // /metrics scrape is answered in under 0.5 s, its RSS stays bounded and a
 // service that invents a new state on every poll is capped.
 

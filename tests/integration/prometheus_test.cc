@@ -232,7 +232,7 @@ TEST_CASE("end to end: the shipped rules page for a service that goes down",
 
   // Back up: the alert resolves, and increase() shows both flips. The
   // from/to counter of the first flip (connected -> failed) appears already
-  // at 1, which increase() cannot see (PRODUCT.md §1); its reverse pair was
+  // at 1, which increase() cannot see; its reverse pair was
   // exported at 0 then, so the way back counts, and changes_total, there
   // from the start, counts both.
   fake.SetState("connected");

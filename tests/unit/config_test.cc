@@ -95,7 +95,7 @@ TEST_CASE("a full valid config applies defaults and overrides", "[config]") {
   REQUIRE(def.max_states == 8);
 }
 
-TEST_CASE("defaults are those of PRODUCT.md", "[config]") {
+TEST_CASE("defaults are those the README documents", "[config]") {
   sse::Config c = sse::ParseConfig(
       "services:\n  - name: a\n    url: http://h/\n", "mem.yaml", ".");
   REQUIRE(c.global.metric_namespace == "muster");

@@ -16,7 +16,7 @@ TEST_CASE("flags parse in both forms", "[flags]") {
           "/etc/web.yml");
 }
 
-TEST_CASE("defaults follow PRODUCT.md", "[flags]") {
+TEST_CASE("defaults follow the README", "[flags]") {
   auto f = sse::ParseFlags({});
   REQUIRE(f.listen_address == ":9810");
   REQUIRE(f.telemetry_path == "/metrics");
