@@ -439,3 +439,52 @@ TEST_CASE(
   REQUIRE(log.find("accept failed") == std::string::npos);
   REQUIRE(log.find("no descriptor left") == std::string::npos);
 }
+
+TEST_CASE(
+    "100,000 list items in 48 MB under a 200 MB address space: a failed "
+    "poll, not an abort",
+    "[hardening]") {
+#if defined(__SANITIZE_ADDRESS__)
+  WARN(
+      "skipped under ASan: its shadow memory needs terabytes of address space");
+#else
+  const std::string prlimit = sse::test::FindProgram("prlimit");
+  REQUIRE_FALSE(prlimit.empty());
+  std::string body = R"({"services":[)";
+  const std::string padding(400, 'x');
+  for (int i = 0; i < 100000; ++i) {
+    if (i) body += ',';
+    body +=
+        R"({"name":"svc-)" + std::to_string(i) +
+        R"(","service_type":"MCPServer","state":"running","metadata":{"k":")" +
+        padding + R"("}})";
+  }
+  body += "]}";
+  FakeService list;
+  list.SetResponse(200, body);
+  sse::test::TempDir dir;
+  const std::string config =
+      dir.Write("config.yaml",
+                "global:\n  poll_interval: 1s\n  poll_timeout: 1s\n"
+                "lists:\n  - name: big\n    url: " +
+                    list.Url("/") + "\n    max_body_bytes: 64MiB\n");
+  const std::uint16_t port = sse::test::FreePort();
+  sse::test::Process exporter(
+      {prlimit, "--as=200000000", SSE_BINARY, "--config.file=" + config,
+       "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+      (dir.path() / "exporter.log").string());
+  auto too_large = [&] {
+    auto reply = sse::test::HttpRequest(port, "GET", "/metrics", {}, 5s);
+    if (reply.status != 200) return 0.0;
+    return sse::test::FindSample(
+               sse::test::ParseExposition(reply.body),
+               "service_state_exporter_polls_total",
+               {{"service_name", "big"}, {"outcome", "too_large"}})
+        .value_or(0);
+  };
+  REQUIRE(sse::test::WaitFor([&] { return too_large() >= 3; }, 20s));
+  REQUIRE(exporter.running());
+  REQUIRE(exporter.log().find("more than max_services (10000)") !=
+          std::string::npos);
+#endif
+}

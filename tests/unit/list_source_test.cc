@@ -1,6 +1,8 @@
 #include "sse/list_source.h"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <optional>
 
 namespace {
 sse::ListConfig AggregatorList() {
@@ -79,4 +81,86 @@ TEST_CASE("an empty list is a valid list", "[list]") {
       sse::ParseServiceList(R"({"services":[]})", AggregatorList(), error);
   REQUIRE(list.has_value());
   REQUIRE(list->items.empty());
+}
+
+TEST_CASE("reading the text and reading a parsed document agree", "[list]") {
+  // ParseServiceList reads items straight from the text (no document);
+  // ServiceListFromJson reads a parsed one (the MCP source). Same answers.
+  struct Case {
+    std::string pointer;
+    std::string body;
+  };
+  const std::vector<Case> cases = {
+      {"/services",
+       R"({"services":[{"name":"a","service_type":"T","state":"Up","metadata":{"name":"x","state":[1,{"state":"no"}]}},
+                       {"name":"b","state":"x","state":"down"},{"name":"a","state":"dup"},
+                       7,[{"name":"n"}],{"name":5,"state":"s"},{"name":"c","service_type":9,"state":null},
+                       {"name":"d\u0001","state":"s"},{"name":"e","state":"ok\u0007"}],"total":9})"},
+      {"",
+       R"([{"Name":"m1","Status":"connected"},{"Name":"m2","Status":"failed"}])"},
+      {"/data/0/items",
+       R"({"data":[{"items":[{"name":"z","state":"s"}]},{"items":[]}]})"},
+      {"/a~1b/c~0d", R"({"a/b":{"c~d":[{"name":"q","state":"s"}]}})"},
+      {"/services", R"({"services":{"name":"x"}})"},
+      {"/services", R"({"other":[]})"},
+      {"/services", R"({"services":[]} trailing)"},
+      {"/services", R"("just a string")"},
+      {"", R"({"not":"an array"})"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.pointer, c.body);
+    sse::ListConfig l = AggregatorList();
+    l.items_pointer = c.pointer;
+    if (c.pointer.empty()) {
+      l.name_field = "Name";
+      l.state_field = "Status";
+    }
+    std::string text_error, doc_error;
+    auto from_text = sse::ParseServiceList(c.body, l, text_error);
+    auto doc = nlohmann::json::parse(c.body, nullptr, false);
+    std::optional<sse::ServiceList> from_doc;
+    if (!doc.is_discarded())
+      from_doc = sse::ServiceListFromJson(doc, l, doc_error);
+    REQUIRE(from_text.has_value() == from_doc.has_value());
+    if (!from_text) {
+      REQUIRE_FALSE(text_error.empty());
+      if (!doc.is_discarded()) REQUIRE(text_error == doc_error);
+      continue;
+    }
+    REQUIRE(from_text->items.size() == from_doc->items.size());
+    for (std::size_t i = 0; i < from_text->items.size(); ++i) {
+      REQUIRE(from_text->items[i].name == from_doc->items[i].name);
+      REQUIRE(from_text->items[i].type == from_doc->items[i].type);
+      REQUIRE(from_text->items[i].state == from_doc->items[i].state);
+    }
+    REQUIRE(from_text->problems == from_doc->problems);
+  }
+}
+
+TEST_CASE("a list over max_services is refused without reading it all",
+          "[list]") {
+  sse::ListConfig l = AggregatorList();
+  l.max_services = 3;
+  std::string body = R"({"services":[)";
+  for (int i = 0; i < 100000; ++i) {
+    if (i) body += ',';
+    body += R"({"name":"s)" + std::to_string(i) + R"(","state":"running"})";
+  }
+  body += "]}";
+  std::string error;
+  bool too_many = false;
+  REQUIRE_FALSE(sse::ParseServiceList(body, l, error, &too_many));
+  REQUIRE(too_many);
+  REQUIRE(error.find("more than max_services (3)") != std::string::npos);
+  l.max_services = 100000;
+  too_many = false;
+  auto all = sse::ParseServiceList(body, l, error, &too_many);
+  REQUIRE(all);
+  REQUIRE_FALSE(too_many);
+  REQUIRE(all->items.size() == 100000);
+  // The same limit on a parsed document.
+  l.max_services = 3;
+  REQUIRE_FALSE(sse::ServiceListFromJson(nlohmann::json::parse(body), l, error,
+                                         &too_many));
+  REQUIRE(too_many);
 }
