@@ -3,8 +3,8 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "exporter_rig.h"
 #include "support/fake_service.h"
@@ -19,8 +19,8 @@ namespace {
 
 std::string OneService(const std::string& url, const std::string& extra = "") {
   return "global:\n  poll_interval: 100ms\n  poll_timeout: 100ms\n"
-         "services:\n  - name: fake\n    type: MCPServer\n    url: " + url +
-         "\n    source: json\n" + extra;
+         "services:\n  - name: fake\n    type: MCPServer\n    url: " +
+         url + "\n    source: json\n" + extra;
 }
 
 const Labels kFake{{"service_name", "fake"}, {"service_type", "MCPServer"}};
@@ -57,12 +57,14 @@ int PromtoolCheck(const std::string& text, std::string& output) {
   REQUIRE_FALSE(promtool.empty());
   sse::test::TempDir dir;
   std::string file = dir.Write("metrics.txt", text);
-  return sse::test::RunCommand({"/bin/sh", "-c", promtool + " check metrics < " + file}, output);
+  return sse::test::RunCommand(
+      {"/bin/sh", "-c", promtool + " check metrics < " + file}, output);
 }
 
 }  // namespace
 
-TEST_CASE("states flipped by the service show up as exact counts and up values", "[exporter]") {
+TEST_CASE("states flipped by the service show up as exact counts and up values",
+          "[exporter]") {
   FakeService fake;
   fake.SetState("running");
   ExporterRig rig(OneService(fake.Url("/status")));
@@ -72,30 +74,40 @@ TEST_CASE("states flipped by the service show up as exact counts and up values",
 
   fake.SetState("failed");
   REQUIRE(rig.WaitValue("muster_service_up", kFake, 0));
-  REQUIRE(rig.WaitValue("muster_service_state_transitions_total", Pair("running", "failed"), 1));
-  REQUIRE(rig.Value("muster_service_state_transitions_total", Pair("failed", "running")) == 0.0);
+  REQUIRE(rig.WaitValue("muster_service_state_transitions_total",
+                        Pair("running", "failed"), 1));
+  REQUIRE(rig.Value("muster_service_state_transitions_total",
+                    Pair("failed", "running")) == 0.0);
 
   fake.SetState("running");
-  REQUIRE(rig.WaitValue("muster_service_state_transitions_total", Pair("failed", "running"), 1));
+  REQUIRE(rig.WaitValue("muster_service_state_transitions_total",
+                        Pair("failed", "running"), 1));
   fake.SetState("starting");
-  REQUIRE(rig.WaitValue("muster_service_state_transitions_total", Pair("running", "starting"), 1));
+  REQUIRE(rig.WaitValue("muster_service_state_transitions_total",
+                        Pair("running", "starting"), 1));
   fake.SetState("connected");
-  REQUIRE(rig.WaitValue("muster_service_state_transitions_total", Pair("starting", "connected"), 1));
+  REQUIRE(rig.WaitValue("muster_service_state_transitions_total",
+                        Pair("starting", "connected"), 1));
   REQUIRE(rig.WaitValue("muster_service_up", kFake, 1));
 
   // Steady state: nothing more is counted.
   std::this_thread::sleep_for(500ms);
   auto samples = rig.Scrape();
-  REQUIRE(sse::test::FindSample(samples, "muster_service_state_changes_total", kFake) == 4.0);
-  REQUIRE(sse::test::FindSample(samples, "muster_service_state_transitions_total",
+  REQUIRE(sse::test::FindSample(samples, "muster_service_state_changes_total",
+                                kFake) == 4.0);
+  REQUIRE(sse::test::FindSample(samples,
+                                "muster_service_state_transitions_total",
                                 Pair("running", "failed")) == 1.0);
   Labels one_hot = kFake;
   one_hot["state"] = "connected";
-  REQUIRE(sse::test::FindSample(samples, "muster_service_state", one_hot) == 1.0);
+  REQUIRE(sse::test::FindSample(samples, "muster_service_state", one_hot) ==
+          1.0);
   one_hot["state"] = "running";
-  REQUIRE(sse::test::FindSample(samples, "muster_service_state", one_hot) == 0.0);
-  auto ok = sse::test::FindSample(samples, "service_state_exporter_polls_total",
-                                  {{"service_name", "fake"}, {"outcome", "ok"}});
+  REQUIRE(sse::test::FindSample(samples, "muster_service_state", one_hot) ==
+          0.0);
+  auto ok =
+      sse::test::FindSample(samples, "service_state_exporter_polls_total",
+                            {{"service_name", "fake"}, {"outcome", "ok"}});
   REQUIRE(ok.value_or(0) >= 5);
   REQUIRE(rig.process().Stop() == 0);
 }
@@ -105,7 +117,8 @@ TEST_CASE("a transport failure is observed as unreachable", "[exporter]") {
   ExporterRig rig(OneService(fake->Url("/status")));
   REQUIRE(rig.WaitValue("muster_service_up", kFake, 1));
   fake.reset();  // the service goes away: connection refused
-  REQUIRE(rig.WaitValue("muster_service_state_transitions_total", Pair("running", "unreachable"), 1));
+  REQUIRE(rig.WaitValue("muster_service_state_transitions_total",
+                        Pair("running", "unreachable"), 1));
   REQUIRE(rig.Value("muster_service_up", kFake) == 0.0);
   // The poll in flight when it went away may time out; later ones are refused.
   CAPTURE(rig.process().log());
@@ -115,7 +128,8 @@ TEST_CASE("a transport failure is observed as unreachable", "[exporter]") {
   REQUIRE(rig.Value("muster_service_state_changes_total", kFake) == 1.0);
 }
 
-TEST_CASE("a poll that times out is unreachable with outcome timeout", "[exporter]") {
+TEST_CASE("a poll that times out is unreachable with outcome timeout",
+          "[exporter]") {
   FakeService fake;
   fake.SetHandler([](const sse::test::FakeRequest&) {
     sse::test::FakeResponse r;
@@ -131,7 +145,8 @@ TEST_CASE("a poll that times out is unreachable with outcome timeout", "[exporte
   REQUIRE(timeouts.value_or(0) >= 1);
 }
 
-TEST_CASE("promtool check metrics passes, also with hostile state strings", "[exporter][promtool]") {
+TEST_CASE("promtool check metrics passes, also with hostile state strings",
+          "[exporter][promtool]") {
   FakeService fake;
   // A state with quotes, braces and backslashes is kept and escaped.
   const std::string hostile = "x\"} 1 fake{a=\"b\\";
@@ -145,47 +160,57 @@ TEST_CASE("promtool check metrics passes, also with hostile state strings", "[ex
   int code = PromtoolCheck(text, output);
   CAPTURE(output);
   REQUIRE(code == 0);
-  REQUIRE(sse::test::FindSamples(sse::test::ParseExposition(text), "fake").empty());
+  REQUIRE(
+      sse::test::FindSamples(sse::test::ParseExposition(text), "fake").empty());
 
   // With a newline the state is refused: observed as unknown, invalid_body.
   fake.SetState("x\"} 1\nfake{a=\"b");
   Labels unknown = kFake;
   unknown["state"] = "unknown";
   REQUIRE(rig.WaitValue("muster_service_state", unknown, 1));
-  auto invalid = rig.Value("service_state_exporter_polls_total",
-                           {{"service_name", "fake"}, {"outcome", "invalid_body"}});
+  auto invalid =
+      rig.Value("service_state_exporter_polls_total",
+                {{"service_name", "fake"}, {"outcome", "invalid_body"}});
   REQUIRE(invalid.value_or(0) >= 1);
   text = rig.ScrapeText();
   code = PromtoolCheck(text, output);
   CAPTURE(output);
   REQUIRE(code == 0);
-  REQUIRE(sse::test::FindSamples(sse::test::ParseExposition(text), "fake").empty());
+  REQUIRE(
+      sse::test::FindSamples(sse::test::ParseExposition(text), "fake").empty());
 }
 
-TEST_CASE("/metrics speaks gzip and OpenMetrics when asked", "[exporter][promtool]") {
+TEST_CASE("/metrics speaks gzip and OpenMetrics when asked",
+          "[exporter][promtool]") {
   FakeService fake;
   ExporterRig rig(OneService(fake.Url("/status")));
   REQUIRE(rig.WaitValue("muster_service_up", kFake, 1));
-  auto gz = sse::test::HttpGet(rig.port(), "/metrics", {{"Accept-Encoding", "gzip"}});
+  auto gz =
+      sse::test::HttpGet(rig.port(), "/metrics", {{"Accept-Encoding", "gzip"}});
   REQUIRE(gz.status == 200);
   REQUIRE(gz.headers["content-encoding"] == "gzip");
   auto samples = sse::test::ParseExposition(Gunzip(gz.body));
   REQUIRE(sse::test::FindSample(samples, "muster_service_up", kFake) == 1.0);
 
-  auto om = sse::test::HttpGet(
-      rig.port(), "/metrics",
-      {{"Accept", "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"}});
+  auto om =
+      sse::test::HttpGet(rig.port(), "/metrics",
+                         {{"Accept",
+                           "application/openmetrics-text;version=1.0.0,text/"
+                           "plain;version=0.0.4;q=0.5"}});
   REQUIRE(om.status == 200);
-  REQUIRE(om.headers["content-type"].rfind("application/openmetrics-text; version=1.0.0", 0) == 0);
+  REQUIRE(om.headers["content-type"].rfind(
+              "application/openmetrics-text; version=1.0.0", 0) == 0);
   REQUIRE(om.body.size() > 6);
   REQUIRE(om.body.substr(om.body.size() - 6) == "# EOF\n");
   // promtool 2.42 lints only text 0.0.4; OpenMetrics is checked by the real
   // Prometheus scrape in prometheus_test.cc, which negotiates it.
   auto om_samples = sse::test::ParseExposition(om.body);
-  REQUIRE(sse::test::FindSample(om_samples, "muster_service_state_changes_total", kFake) == 0.0);
+  REQUIRE(sse::test::FindSample(
+              om_samples, "muster_service_state_changes_total", kFake) == 0.0);
 
   auto text = sse::test::HttpGet(rig.port(), "/metrics");
-  REQUIRE(text.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8");
+  REQUIRE(text.headers["content-type"] ==
+          "text/plain; version=0.0.4; charset=utf-8");
   REQUIRE(text.headers.count("content-encoding") == 0);
 }
 
@@ -194,12 +219,21 @@ TEST_CASE("the exporter's own series are served", "[exporter]") {
   ExporterRig rig(OneService(fake.Url("/status")));
   REQUIRE(rig.WaitValue("muster_service_up", kFake, 1));
   auto samples = rig.Scrape();
-  REQUIRE(sse::test::FindSamples(samples, "service_state_exporter_build_info").size() == 1);
-  REQUIRE(sse::test::FindSamples(samples, "service_state_exporter_build_info")[0].labels.count("version") == 1);
-  REQUIRE(sse::test::FindSample(samples, "service_state_exporter_config_last_reload_successful", {}) == 1.0);
-  REQUIRE(sse::test::FindSample(samples, "service_state_exporter_poll_duration_seconds_count", {}).value_or(0) >= 1);
-  REQUIRE(sse::test::FindSample(samples, "service_state_exporter_last_poll_timestamp_seconds",
-                                {{"service_name", "fake"}}).value_or(0) > 1.7e9);
+  REQUIRE(sse::test::FindSamples(samples, "service_state_exporter_build_info")
+              .size() == 1);
+  REQUIRE(
+      sse::test::FindSamples(samples, "service_state_exporter_build_info")[0]
+          .labels.count("version") == 1);
+  REQUIRE(sse::test::FindSample(
+              samples, "service_state_exporter_config_last_reload_successful",
+              {}) == 1.0);
+  REQUIRE(sse::test::FindSample(
+              samples, "service_state_exporter_poll_duration_seconds_count", {})
+              .value_or(0) >= 1);
+  REQUIRE(sse::test::FindSample(
+              samples, "service_state_exporter_last_poll_timestamp_seconds",
+              {{"service_name", "fake"}})
+              .value_or(0) > 1.7e9);
   // CPU time is counted in clock ticks (10 ms): a young exporter on a fast
   // machine may show 0, but the series must be there.
   REQUIRE(sse::test::FindSample(samples, "process_cpu_seconds_total", {})
@@ -212,7 +246,8 @@ TEST_CASE("the exporter's own series are served", "[exporter]") {
   }
 }
 
-TEST_CASE("endpoints: health, readiness, 404, 405, lifecycle off", "[exporter]") {
+TEST_CASE("endpoints: health, readiness, 404, 405, lifecycle off",
+          "[exporter]") {
   FakeService fake;
   fake.SetHandler([](const sse::test::FakeRequest&) {
     sse::test::FakeResponse r;
@@ -220,19 +255,23 @@ TEST_CASE("endpoints: health, readiness, 404, 405, lifecycle off", "[exporter]")
     r.body = R"({"state":"running"})";
     return r;
   });
-  ExporterRig rig("global:\n  poll_interval: 5s\n  poll_timeout: 3s\n"
-                  "services:\n  - name: fake\n    type: MCPServer\n    url: " +
-                  fake.Url("/status") + "\n    source: json\n");
+  ExporterRig rig(
+      "global:\n  poll_interval: 5s\n  poll_timeout: 3s\n"
+      "services:\n  - name: fake\n    type: MCPServer\n    url: " +
+      fake.Url("/status") + "\n    source: json\n");
   // Not polled yet: not ready.
   auto ready = sse::test::HttpGet(rig.port(), "/-/ready");
   REQUIRE(ready.status == 503);
-  REQUIRE(sse::test::WaitFor([&] { return sse::test::HttpGet(rig.port(), "/-/ready").status == 200; }, 10s));
+  REQUIRE(sse::test::WaitFor(
+      [&] { return sse::test::HttpGet(rig.port(), "/-/ready").status == 200; },
+      10s));
   REQUIRE(sse::test::HttpGet(rig.port(), "/-/healthy").status == 200);
   REQUIRE(sse::test::HttpGet(rig.port(), "/nope").status == 404);
   auto post = sse::test::HttpRequest(rig.port(), "POST", "/metrics");
   REQUIRE(post.status == 405);
   REQUIRE(post.headers["allow"] == "GET, HEAD");
-  REQUIRE(sse::test::HttpRequest(rig.port(), "POST", "/-/reload").status == 403);
+  REQUIRE(sse::test::HttpRequest(rig.port(), "POST", "/-/reload").status ==
+          403);
   auto head = sse::test::HttpRequest(rig.port(), "HEAD", "/metrics");
   REQUIRE(head.status == 200);
   REQUIRE(head.body.empty());
@@ -242,7 +281,8 @@ TEST_CASE("endpoints: health, readiness, 404, 405, lifecycle off", "[exporter]")
   REQUIRE(doc["services"].size() == 1);
   REQUIRE(doc["services"][0]["state"] == "running");
   REQUIRE(doc["services"][0]["last_poll"]["outcome"] == "ok");
-  auto none = nlohmann::json::parse(sse::test::HttpGet(rig.port(), "/api/v1/services?name=other").body);
+  auto none = nlohmann::json::parse(
+      sse::test::HttpGet(rig.port(), "/api/v1/services?name=other").body);
   REQUIRE(none["services"].empty());
   auto page = sse::test::HttpGet(rig.port(), "/");
   REQUIRE(page.status == 200);
@@ -260,18 +300,35 @@ TEST_CASE("SIGTERM stops the exporter with exit code 0", "[exporter]") {
 
 // The name must not start with "--": Catch2 would read it as an option
 // when CTest runs it by name.
-TEST_CASE("config check (--config.check) exits 0 for valid and 1 for invalid configs", "[exporter]") {
+TEST_CASE(
+    "config check (--config.check) exits 0 for valid and 1 for invalid configs",
+    "[exporter]") {
   std::string output;
-  REQUIRE(sse::test::RunCommand({SSE_BINARY, "--config.check",
-                                 "--config.file=" SSE_SOURCE_DIR "/config/example.yaml"},
-                                output) == 0);
+  REQUIRE(sse::test::RunCommand(
+              {SSE_BINARY, "--config.check",
+               "--config.file=" SSE_SOURCE_DIR "/config/example.yaml"},
+              output) == 0);
   REQUIRE(output.find("SUCCESS") != std::string::npos);
-  const std::string bad = SSE_SOURCE_DIR "/tests/data/config/invalid-duplicate-name.yaml";
-  REQUIRE(sse::test::RunCommand({SSE_BINARY, "--config.check", "--config.file=" + bad}, output) == 1);
-  REQUIRE(output.find(bad + ":5: services[1].name: duplicate service name") != std::string::npos);
+  // A file of lists and discovery only is not "0 services": every kind is
+  // counted.
+  REQUIRE(sse::test::RunCommand(
+              {SSE_BINARY, "--config.check",
+               "--config.file=" SSE_SOURCE_DIR "/config/muster-sidecar.yaml"},
+              output) == 0);
+  REQUIRE(
+      output.find("(0 services, 1 lists, 0 file_sd and 0 http_sd blocks)") !=
+      std::string::npos);
+  const std::string bad =
+      SSE_SOURCE_DIR "/tests/data/config/invalid-duplicate-name.yaml";
+  REQUIRE(sse::test::RunCommand(
+              {SSE_BINARY, "--config.check", "--config.file=" + bad}, output) ==
+          1);
+  REQUIRE(output.find(bad + ":5: services[1].name: duplicate service name") !=
+          std::string::npos);
   // A bad config at start-up: exit 1 with the error logged.
   REQUIRE(sse::test::RunCommand({SSE_BINARY, "--config.file=" + bad,
-                                 "--web.listen-address=127.0.0.1:0"}, output) == 1);
+                                 "--web.listen-address=127.0.0.1:0"},
+                                output) == 1);
   REQUIRE(output.find("duplicate service name") != std::string::npos);
   REQUIRE(sse::test::RunCommand({SSE_BINARY, "--bogus"}, output) == 2);
   REQUIRE(sse::test::RunCommand({SSE_BINARY, "--version"}, output) == 0);
@@ -289,7 +346,8 @@ TEST_CASE("a port in use fails start-up with exit code 1", "[exporter]") {
   REQUIRE(output.find("cannot listen") != std::string::npos);
 }
 
-TEST_CASE("OpenMetrics output passes a strict OpenMetrics parser", "[exporter][openmetrics]") {
+TEST_CASE("OpenMetrics output passes a strict OpenMetrics parser",
+          "[exporter][openmetrics]") {
   // promtool 2.42 only lints text 0.0.4. The Python client's OpenMetrics
   // parser (Debian python3-prometheus-client) is strict: it checks # EOF,
   // counter _total samples, # UNIT suffixes, histogram buckets, escaping.
@@ -303,31 +361,40 @@ TEST_CASE("OpenMetrics output passes a strict OpenMetrics parser", "[exporter][o
   REQUIRE(rig.WaitValue("muster_service_state", state, 1));
   fake.SetState("running");
   REQUIRE(rig.WaitValue("muster_service_up", kFake, 1));
-  auto om = sse::test::HttpGet(rig.port(), "/metrics",
-                               {{"Accept", "application/openmetrics-text; version=1.0.0"}});
+  auto om = sse::test::HttpGet(
+      rig.port(), "/metrics",
+      {{"Accept", "application/openmetrics-text; version=1.0.0"}});
   REQUIRE(om.status == 200);
   sse::test::TempDir dir;
   const std::string file = dir.Write("metrics.om", om.body);
   const std::string script =
       "import sys\n"
-      "from prometheus_client.openmetrics.parser import text_string_to_metric_families\n"
-      "families = list(text_string_to_metric_families(open(sys.argv[1]).read()))\n"
+      "from prometheus_client.openmetrics.parser import "
+      "text_string_to_metric_families\n"
+      "families = "
+      "list(text_string_to_metric_families(open(sys.argv[1]).read()))\n"
       "names = {f.name: f for f in families}\n"
       "assert names['muster_service_state_transitions'].type == 'counter'\n"
-      "assert names['service_state_exporter_poll_duration_seconds'].unit == 'seconds'\n"
-      "assert names['service_state_exporter_poll_duration_seconds'].type == 'histogram'\n"
-      "hostile = [s for s in names['muster_service_state'].samples if s.labels['state'] == sys.argv[2]]\n"
+      "assert names['service_state_exporter_poll_duration_seconds'].unit == "
+      "'seconds'\n"
+      "assert names['service_state_exporter_poll_duration_seconds'].type == "
+      "'histogram'\n"
+      "hostile = [s for s in names['muster_service_state'].samples if "
+      "s.labels['state'] == sys.argv[2]]\n"
       "assert len(hostile) == 1, hostile\n"
       "print('families', len(families))\n";
   const std::string script_file = dir.Write("check.py", script);
   std::string output;
-  const int code = sse::test::RunCommand({python, script_file, file, hostile}, output);
+  const int code =
+      sse::test::RunCommand({python, script_file, file, hostile}, output);
   CAPTURE(output, om.body);
   REQUIRE(code == 0);
   REQUIRE(output.find("families") != std::string::npos);
 
   // A truncated document (no # EOF) is rejected by the same parser: the
   // check above is not vacuous.
-  const std::string truncated = dir.Write("truncated.om", om.body.substr(0, om.body.size() - 6));
-  REQUIRE(sse::test::RunCommand({python, script_file, truncated, hostile}, output) != 0);
+  const std::string truncated =
+      dir.Write("truncated.om", om.body.substr(0, om.body.size() - 6));
+  REQUIRE(sse::test::RunCommand({python, script_file, truncated, hostile},
+                                output) != 0);
 }

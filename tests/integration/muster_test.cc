@@ -695,6 +695,16 @@ TEST_CASE("muster unreachable: a warning, connect_error in /api/v1/status",
     REQUIRE(warnings[0]["url"] == url);
     REQUIRE(warnings[0]["outcome"] == "connect_error");
     REQUIRE_FALSE(warnings[0]["err"].empty());
+    // The landing page has the list in its table of lists, with the error.
+    const std::string page = rig.Get("/").body;
+    const auto table = page.find("<table id=\"lists\">");
+    REQUIRE(table != std::string::npos);
+    const std::string row =
+        page.substr(table, page.find("</table>", table) - table);
+    REQUIRE(row.find("<td>muster</td>") != std::string::npos);
+    REQUIRE(row.find(">connect_error<") != std::string::npos);
+    REQUIRE(row.find(failed["error"].get<std::string>().substr(0, 20)) !=
+            std::string::npos);
   }
 
   SECTION("goes away after working") {
