@@ -10,7 +10,7 @@
 set -euo pipefail
 
 build_packages=(
-  g++ cmake ninja-build ccache pkg-config git
+  g++ cmake ninja-build ccache pkg-config git ca-certificates curl
   prometheus-cpp-dev libboost1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libssl-dev zlib1g-dev catch2
   libcrypt-dev
@@ -34,12 +34,14 @@ if [[ "${1:-}" == "--bench" ]]; then
 fi
 if [[ "${1:-}" == "--test" ]]; then
   want+=("${test_packages[@]}")
-  # Deploy checks bring their own list (kustomize/promtool/npm/podman).
-  if [[ -f tests/deploy/packages.txt ]]; then
-    while read -r pkg; do
-      [[ -n "$pkg" && "$pkg" != \#* ]] && want+=("$pkg")
-    done < tests/deploy/packages.txt
+  # node and npm run the fake muster (tests/mcp, the MCP TypeScript SDK)
+  # and the deploy checks; Debian's nodejs 18 is enough. A node already on
+  # PATH (these machines have node 20 outside Debian) is used as it is.
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    want+=(nodejs npm)
   fi
+  # util-linux: flock (npm installs) and prlimit (descriptor tests).
+  want+=(util-linux)
 fi
 
 missing=()
