@@ -11,6 +11,23 @@
 
 namespace sse::test {
 
+/// Labels of a service's series: service_name and service_type.
+inline std::map<std::string, std::string> Svc(
+    const std::string& name, const std::string& type = "service") {
+  return {{"service_name", name}, {"service_type", type}};
+}
+
+/// Labels of a transition counter: Svc plus from_state and to_state.
+inline std::map<std::string, std::string> Pair(const std::string& name,
+                                               const std::string& type,
+                                               const std::string& from,
+                                               const std::string& to) {
+  auto labels = Svc(name, type);
+  labels["from_state"] = from;
+  labels["to_state"] = to;
+  return labels;
+}
+
 /// How the rig's own requests reach the exporter: plain HTTP by default,
 /// HTTPS when `tls` is set; `headers` (e.g. Authorization) go with every
 /// request.
@@ -34,11 +51,13 @@ class ExporterRig {
       : client_(std::move(client)) {
     config_path_ = dir_.Write("config.yaml", config_yaml);
     port_ = FreePort();
-    std::vector<std::string> argv = {SSE_BINARY, "--config.file=" + config_path_,
-                                     "--web.listen-address=127.0.0.1:" + std::to_string(port_),
-                                     "--log.level=debug"};
+    std::vector<std::string> argv = {
+        SSE_BINARY, "--config.file=" + config_path_,
+        "--web.listen-address=127.0.0.1:" + std::to_string(port_),
+        "--log.level=debug"};
     argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
-    process_ = std::make_unique<Process>(argv, (dir_.path() / "exporter.log").string(), env);
+    process_ = std::make_unique<Process>(
+        argv, (dir_.path() / "exporter.log").string(), env);
     bool up = WaitFor([&] { return Get("/-/healthy").status == 200; },
                       std::chrono::seconds(10));
     if (!up) FAIL("exporter did not start: " << process_->log());
@@ -48,7 +67,8 @@ class ExporterRig {
   HttpReply Request(const std::string& method, const std::string& target,
                     std::map<std::string, std::string> headers = {}) {
     headers.insert(client_.headers.begin(), client_.headers.end());
-    if (client_.tls) return HttpsRequest(port_, *client_.tls, method, target, headers);
+    if (client_.tls)
+      return HttpsRequest(port_, *client_.tls, method, target, headers);
     return HttpRequest(port_, method, target, headers);
   }
   HttpReply Get(const std::string& target,
@@ -61,7 +81,9 @@ class ExporterRig {
   Process& process() { return *process_; }
   const TempDir& dir() const { return dir_; }
   const std::string& config_path() const { return config_path_; }
-  void RewriteConfig(const std::string& yaml) { dir_.Write("config.yaml", yaml); }
+  void RewriteConfig(const std::string& yaml) {
+    dir_.Write("config.yaml", yaml);
+  }
 
   std::string ScrapeText() {
     HttpReply reply = Get("/metrics");
@@ -70,8 +92,9 @@ class ExporterRig {
   }
   std::vector<Sample> Scrape() { return ParseExposition(ScrapeText()); }
 
-  std::optional<double> Value(const std::string& name,
-                              const std::map<std::string, std::string>& labels) {
+  std::optional<double> Value(
+      const std::string& name,
+      const std::map<std::string, std::string>& labels) {
     return FindSample(Scrape(), name, labels);
   }
 
@@ -85,8 +108,9 @@ class ExporterRig {
   }
 
   /// Waits until the sample has exactly `want`.
-  bool WaitValue(const std::string& name, const std::map<std::string, std::string>& labels,
-                 double want, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  bool WaitValue(const std::string& name,
+                 const std::map<std::string, std::string>& labels, double want,
+                 std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     return WaitFor([&] { return Value(name, labels) == want; }, timeout);
   }
 

@@ -7,8 +7,8 @@
 
 #include <signal.h>
 
-#include <catch2/catch.hpp>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -40,8 +40,10 @@ constexpr double kMaxScrapeSeconds = 0.5;
 #endif
 
 const std::string kInjectNewline =
-    "running\"} 1\nmuster_service_up{service_name=\"victim\",service_type=\"x\"} 1\n# ";
-const std::string kInjectKept = "x\"} 1 muster_service_up{service_name=\"victim\"";
+    "running\"} "
+    "1\nmuster_service_up{service_name=\"victim\",service_type=\"x\"} 1\n# ";
+const std::string kInjectKept =
+    "x\"} 1 muster_service_up{service_name=\"victim\"";
 const std::string kInjectHtml = "<script>alert('victim')</script>";
 
 FakeResponse Json(unsigned status, std::string body) {
@@ -67,9 +69,9 @@ FakeResponse Misbehave(const FakeRequest& req) {
     return r;
   }
   if (path == "/drip") {
-    FakeResponse r = Raw(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-        "Content-Length: 100000\r\n\r\n{\"state\":\"running\"");
+    FakeResponse r =
+        Raw("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            "Content-Length: 100000\r\n\r\n{\"state\":\"running\"");
     r.drip = 1s;
     r.stream_fill = ' ';
     return r;
@@ -80,21 +82,25 @@ FakeResponse Misbehave(const FakeRequest& req) {
     return r;
   }
   if (path == "/huge") {
-    FakeResponse r = Raw("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                         "Content-Length: 67108864\r\n\r\n");
+    FakeResponse r =
+        Raw("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            "Content-Length: 67108864\r\n\r\n");
     r.stream_bytes = 64ull << 20;
     return r;
   }
   if (path == "/huge_chunked") {
-    FakeResponse r = Raw("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                         "Transfer-Encoding: chunked\r\n\r\n");
+    FakeResponse r =
+        Raw("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n");
     r.stream_bytes = 64ull << 20;
     r.stream_chunked = true;
     return r;
   }
   if (path == "/truncated_json") return Json(200, R"({"state":"runn)");
   if (path == "/truncated_http") {
-    return Raw("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"state\":\"running\"}");
+    return Raw(
+        "HTTP/1.1 200 OK\r\nContent-Length: "
+        "100\r\n\r\n{\"state\":\"running\"}");
   }
   if (path == "/non_utf8") return Json(200, "{\"state\":\"run\xff\xfening\"}");
   if (path == "/deep") {
@@ -103,23 +109,28 @@ FakeResponse Misbehave(const FakeRequest& req) {
                          std::string(levels, ']') + "}");
   }
   if (path == "/state_number") return Json(200, R"({"state":42})");
-  if (path == "/state_object") return Json(200, R"({"state":{"name":"running"}})");
+  if (path == "/state_object")
+    return Json(200, R"({"state":{"name":"running"}})");
   if (path == "/state_null") return Json(200, R"({"state":null})");
   if (path == "/state_array") return Json(200, R"({"state":["running"]})");
-  if (path == "/long_state") return Json(200, R"({"state":")" + std::string(10000, 'r') + "\"}");
+  if (path == "/long_state")
+    return Json(200, R"({"state":")" + std::string(10000, 'r') + "\"}");
   if (path == "/empty") return Json(200, "");
   if (path == "/html") {
-    FakeResponse r = Json(200, "<!DOCTYPE html><html><body>It works!</body></html>");
+    FakeResponse r =
+        Json(200, "<!DOCTYPE html><html><body>It works!</body></html>");
     r.content_type = "text/html";
     return r;
   }
   if (path == "/html_502") {
-    FakeResponse r = Json(502, "<html><body><h1>502 Bad Gateway</h1></body></html>");
+    FakeResponse r =
+        Json(502, "<html><body><h1>502 Bad Gateway</h1></body></html>");
     r.content_type = "text/html";
     return r;
   }
   if (path == "/reset_mid_body") {
-    FakeResponse r = Raw("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"state\":\"runn");
+    FakeResponse r =
+        Raw("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"state\":\"runn");
     r.reset = true;
     return r;
   }
@@ -137,12 +148,16 @@ FakeResponse Misbehave(const FakeRequest& req) {
   if (path == "/random") {
     static std::mt19937_64 rng(std::random_device{}());
     char state[24];
-    std::snprintf(state, sizeof state, "s%016llx", static_cast<unsigned long long>(rng()));
+    std::snprintf(state, sizeof state, "s%016llx",
+                  static_cast<unsigned long long>(rng()));
     return Json(200, nlohmann::json{{"state", state}}.dump());
   }
-  if (path == "/inject_newline") return Json(200, nlohmann::json{{"state", kInjectNewline}}.dump());
-  if (path == "/inject_kept") return Json(200, nlohmann::json{{"state", kInjectKept}}.dump());
-  if (path == "/inject_html") return Json(200, nlohmann::json{{"state", kInjectHtml}}.dump());
+  if (path == "/inject_newline")
+    return Json(200, nlohmann::json{{"state", kInjectNewline}}.dump());
+  if (path == "/inject_kept")
+    return Json(200, nlohmann::json{{"state", kInjectKept}}.dump());
+  if (path == "/inject_html")
+    return Json(200, nlohmann::json{{"state", kInjectHtml}}.dump());
   if (path == "/big_header") {
     return Raw("HTTP/1.1 200 OK\r\nX-Big: " + std::string(200 * 1024, 'h') +
                "\r\nContent-Length: 19\r\n\r\n{\"state\":\"running\"}");
@@ -169,7 +184,11 @@ std::vector<Case> Cases(std::uint16_t refused_port) {
       {"huge_body", "/huge", "unknown", {"too_large"}, ""},
       {"huge_chunked_body", "/huge_chunked", "unknown", {"too_large"}, ""},
       {"truncated_json", "/truncated_json", "unknown", {"invalid_body"}, ""},
-      {"truncated_http", "/truncated_http", "unreachable", {"connect_error"}, ""},
+      {"truncated_http",
+       "/truncated_http",
+       "unreachable",
+       {"connect_error"},
+       ""},
       {"non_utf8", "/non_utf8", "unknown", {"invalid_body"}, ""},
       {"deep_nesting", "/deep", "unknown", {"invalid_body"}, ""},
       {"state_number", "/state_number", "unknown", {"invalid_body"}, ""},
@@ -180,22 +199,43 @@ std::vector<Case> Cases(std::uint16_t refused_port) {
       {"empty_body", "/empty", "unknown", {"invalid_body"}, ""},
       {"html", "/html", "unknown", {"invalid_body"}, ""},
       {"html_502", "/html_502", "error", {"http_error"}, ""},
-      {"reset_mid_body", "/reset_mid_body", "unreachable", {"connect_error"}, ""},
+      {"reset_mid_body",
+       "/reset_mid_body",
+       "unreachable",
+       {"connect_error"},
+       ""},
       {"reset_at_once", "/reset_at_once", "unreachable", {"connect_error"}, ""},
-      {"redirect_loop", "/redirect_loop", "unknown", {"http_error"},
+      {"redirect_loop",
+       "/redirect_loop",
+       "unknown",
+       {"http_error"},
        "    follow_redirects: true\n"},
       {"random_states", "/random", "other", {"ok"}, ""},
       {"inject_newline", "/inject_newline", "unknown", {"invalid_body"}, ""},
-      {"inject_kept", "/inject_kept", kInjectKept, {"ok"}, "    keep_case: true\n"},
-      {"inject_html", "/inject_html", kInjectHtml, {"ok"}, "    keep_case: true\n"},
+      {"inject_kept",
+       "/inject_kept",
+       kInjectKept,
+       {"ok"},
+       "    keep_case: true\n"},
+      {"inject_html",
+       "/inject_html",
+       kInjectHtml,
+       {"ok"},
+       "    keep_case: true\n"},
       {"big_header", "/big_header", "unknown", {"http_error"}, ""},
       {"garbage", "/garbage", "unknown", {"http_error"}, ""},
-      {"refused", "http://127.0.0.1:" + std::to_string(refused_port) + "/", "unreachable",
-       {"connect_error"}, ""},
+      {"refused",
+       "http://127.0.0.1:" + std::to_string(refused_port) + "/",
+       "unreachable",
+       {"connect_error"},
+       ""},
       // Usually answered at once (NXDOMAIN); where the resolver cannot reach
       // a DNS server at all, the lookup runs into the poll timeout instead.
-      {"unresolvable", "http://nonexistent.invalid/status", "unreachable",
-       {"connect_error", "timeout"}, ""},
+      {"unresolvable",
+       "http://nonexistent.invalid/status",
+       "unreachable",
+       {"connect_error", "timeout"},
+       ""},
   };
 }
 
@@ -250,21 +290,23 @@ int PromtoolCheck(const std::string& text, std::string& output) {
   REQUIRE_FALSE(promtool.empty());
   sse::test::TempDir dir;
   std::string file = dir.Write("metrics.txt", text);
-  return sse::test::RunCommand({"/bin/sh", "-c", promtool + " check metrics < " + file},
-                               output);
+  return sse::test::RunCommand(
+      {"/bin/sh", "-c", promtool + " check metrics < " + file}, output);
 }
 
 }  // namespace
 
-TEST_CASE("a fleet of broken services: right states and outcomes, exporter unharmed",
-          "[fault]") {
+TEST_CASE(
+    "a fleet of broken services: right states and outcomes, exporter unharmed",
+    "[fault]") {
   FakeService fake;
   fake.SetHandler(Misbehave);
   const auto cases = Cases(sse::test::FreePort());
   std::string yaml =
       "global:\n  poll_interval: 500ms\n  poll_timeout: 500ms\nservices:\n";
   for (const auto& c : cases) {
-    const std::string url = c.url.rfind("http", 0) == 0 ? c.url : fake.Url(c.url);
+    const std::string url =
+        c.url.rfind("http", 0) == 0 ? c.url : fake.Url(c.url);
     yaml += "  - name: " + c.name + "\n    type: hostile\n    url: " + url +
             "\n    source: json\n" + c.extra;
   }
@@ -281,7 +323,8 @@ TEST_CASE("a fleet of broken services: right states and outcomes, exporter unhar
           if (last.is_null()) return false;
           const std::string outcome = last["last_poll"]["outcome"];
           return last["state"] == c.state &&
-                 std::find(c.outcomes.begin(), c.outcomes.end(), outcome) != c.outcomes.end();
+                 std::find(c.outcomes.begin(), c.outcomes.end(), outcome) !=
+                     c.outcomes.end();
         },
         15s);
     CAPTURE(last.dump());
@@ -298,10 +341,12 @@ TEST_CASE("a fleet of broken services: right states and outcomes, exporter unhar
     // Every poll of the service had one of the expected outcomes.
     double expected = 0;
     double other = 0;
-    for (const auto& s : sse::test::FindSamples(samples, "service_state_exporter_polls_total",
-                                                {{"service_name", c.name}})) {
-      const bool allowed = std::find(c.outcomes.begin(), c.outcomes.end(),
-                                     s.labels.at("outcome")) != c.outcomes.end();
+    for (const auto& s :
+         sse::test::FindSamples(samples, "service_state_exporter_polls_total",
+                                {{"service_name", c.name}})) {
+      const bool allowed =
+          std::find(c.outcomes.begin(), c.outcomes.end(),
+                    s.labels.at("outcome")) != c.outcomes.end();
       (allowed ? expected : other) += s.value;
     }
     CAPTURE(expected, other);
@@ -321,14 +366,16 @@ TEST_CASE("a fleet of broken services: right states and outcomes, exporter unhar
 
   // The inventive service: at most 16 distinct states, then `other`
   // (plus `unknown`, which does not count); transition pairs stay bounded.
-  const auto states = sse::test::FindSamples(samples, "muster_service_state",
-                                             {{"service_name", "random_states"}});
+  const auto states = sse::test::FindSamples(
+      samples, "muster_service_state", {{"service_name", "random_states"}});
   CHECK(states.size() <= 16 + 2);
-  CHECK(sse::test::FindSamples(samples, "muster_service_state_transitions_total",
+  CHECK(sse::test::FindSamples(samples,
+                               "muster_service_state_transitions_total",
                                {{"service_name", "random_states"}})
             .size() <= 18 * 17);
-  CHECK(sse::test::FindSample(samples, "service_state_exporter_polls_total",
-                              {{"service_name", "random_states"}, {"outcome", "ok"}})
+  CHECK(sse::test::FindSample(
+            samples, "service_state_exporter_polls_total",
+            {{"service_name", "random_states"}, {"outcome", "ok"}})
             .value_or(0) > 16);
   CHECK(rig.log().find("service reports more distinct states than allowed") !=
         std::string::npos);
@@ -344,15 +391,18 @@ TEST_CASE("a fleet of broken services: right states and outcomes, exporter unhar
   CHECK(PromtoolCheck(text, output) == 0);
   CAPTURE(output);
   // Nor in OpenMetrics, nor as markup in the landing page.
-  auto om = sse::test::HttpGet(rig.port(), "/metrics",
-                               {{"Accept", "application/openmetrics-text;version=1.0.0"}});
+  auto om = sse::test::HttpGet(
+      rig.port(), "/metrics",
+      {{"Accept", "application/openmetrics-text;version=1.0.0"}});
   REQUIRE(om.status == 200);
   for (const auto& s : sse::test::ParseExposition(om.body)) {
-    CHECK((s.labels.count("service_name") == 0 || s.labels.at("service_name") != "victim"));
+    CHECK((s.labels.count("service_name") == 0 ||
+           s.labels.at("service_name") != "victim"));
   }
   const std::string page = sse::test::HttpGet(rig.port(), "/").body;
   CHECK(page.find("<script>") == std::string::npos);
-  CHECK(page.find("&lt;script&gt;alert(&#39;victim&#39;)") != std::string::npos);
+  CHECK(page.find("&lt;script&gt;alert(&#39;victim&#39;)") !=
+        std::string::npos);
 
   // The exporter stayed healthy and served every scrape promptly.
   CAPTURE(scraper.scrapes, scraper.failures, scraper.slowest, scraper.peak_rss,
@@ -369,7 +419,8 @@ TEST_CASE("a fleet of broken services: right states and outcomes, exporter unhar
   REQUIRE(rig.process().Stop() == 0);
 }
 
-TEST_CASE("a hanging name resolver stalls nothing but the polls of that name", "[fault]") {
+TEST_CASE("a hanging name resolver stalls nothing but the polls of that name",
+          "[fault]") {
   FakeService fake;
   fake.SetHandler([](const FakeRequest&) {
     // A new connection, so a new name lookup, for every poll.
@@ -380,19 +431,23 @@ TEST_CASE("a hanging name resolver stalls nothing but the polls of that name", "
   std::string yaml =
       "global:\n  poll_interval: 500ms\n  poll_timeout: 500ms\nservices:\n";
   for (int i = 0; i < 3; ++i) {
-    yaml += "  - name: slow" + std::to_string(i) + "\n    url: http://svc" + std::to_string(i) +
-            ".slow.test:" + std::to_string(fake.port()) + "/\n    source: json\n";
+    yaml += "  - name: slow" + std::to_string(i) + "\n    url: http://svc" +
+            std::to_string(i) + ".slow.test:" + std::to_string(fake.port()) +
+            "/\n    source: json\n";
   }
   for (int i = 0; i < 3; ++i) {
-    yaml += "  - name: named" + std::to_string(i) + "\n    url: http://localhost:" +
-            std::to_string(fake.port()) + "/n" + std::to_string(i) + "\n    source: json\n";
+    yaml += "  - name: named" + std::to_string(i) +
+            "\n    url: http://localhost:" + std::to_string(fake.port()) +
+            "/n" + std::to_string(i) + "\n    source: json\n";
   }
-  std::string asan = std::getenv("ASAN_OPTIONS") ? std::getenv("ASAN_OPTIONS") : "";
+  std::string asan =
+      std::getenv("ASAN_OPTIONS") ? std::getenv("ASAN_OPTIONS") : "";
   ExporterRig rig(yaml, {},
                   {{"LD_PRELOAD", SSE_SLOW_RESOLVER},
                    {"SSE_SLOW_RESOLVER_SECONDS", "30"},
                    // The shim is loaded before the ASan runtime.
-                   {"ASAN_OPTIONS", asan + (asan.empty() ? "" : ":") + "verify_asan_link_order=0"}});
+                   {"ASAN_OPTIONS", asan + (asan.empty() ? "" : ":") +
+                                        "verify_asan_link_order=0"}});
   Scraper scraper(rig.port(), rig.process().pid());
   std::this_thread::sleep_for(8s);
   scraper.Stop();
@@ -403,11 +458,13 @@ TEST_CASE("a hanging name resolver stalls nothing but the polls of that name", "
     CAPTURE(slow, named);
     // Each poll of a hanging name ends at its 500 ms timeout, not 30 s later
     // (a poll that takes the whole interval skips the next slot: ~1/s).
-    CHECK(sse::test::FindSample(samples, "service_state_exporter_polls_total",
-                                {{"service_name", slow}, {"outcome", "timeout"}})
-              .value_or(0) >= 6);
+    CHECK(
+        sse::test::FindSample(samples, "service_state_exporter_polls_total",
+                              {{"service_name", slow}, {"outcome", "timeout"}})
+            .value_or(0) >= 6);
     CHECK(sse::test::FindSample(samples, "muster_service_state",
-                                {{"service_name", slow}, {"service_type", "service"},
+                                {{"service_name", slow},
+                                 {"service_type", "service"},
                                  {"state", "unreachable"}}) == 1.0);
     // Names that resolve keep being looked up and polled at full rate.
     CHECK(sse::test::FindSample(samples, "service_state_exporter_polls_total",
@@ -418,9 +475,11 @@ TEST_CASE("a hanging name resolver stalls nothing but the polls of that name", "
               .size() == 1);
   }
   // Poll durations stay within the timeout (plus a little): none over 1 s.
-  CHECK(sse::test::FindSample(samples, "service_state_exporter_poll_duration_seconds_bucket",
-                              {{"le", "1"}}) ==
-        sse::test::FindSample(samples, "service_state_exporter_poll_duration_seconds_count", {}));
+  CHECK(sse::test::FindSample(
+            samples, "service_state_exporter_poll_duration_seconds_bucket",
+            {{"le", "1"}}) ==
+        sse::test::FindSample(
+            samples, "service_state_exporter_poll_duration_seconds_count", {}));
   CAPTURE(scraper.scrapes, scraper.slowest);
   CHECK(scraper.failures == 0);
   CHECK(scraper.slowest < kMaxScrapeSeconds);
@@ -430,22 +489,26 @@ TEST_CASE("a hanging name resolver stalls nothing but the polls of that name", "
   CHECK(Clock::now() - stop_start < 3s);
 }
 
-TEST_CASE("a fleet of 10,000 services shuts down promptly on SIGTERM", "[fault]") {
+TEST_CASE("a fleet of 10,000 services shuts down promptly on SIGTERM",
+          "[fault]") {
   // Nothing listens there; the long interval keeps polls rare.
   const std::string url =
       "http://127.0.0.1:" + std::to_string(sse::test::FreePort()) + "/svc/";
-  std::string yaml = "global:\n  poll_interval: 10m\n  poll_timeout: 1s\nservices:\n";
+  std::string yaml =
+      "global:\n  poll_interval: 10m\n  poll_timeout: 1s\nservices:\n";
   for (int i = 0; i < 10000; ++i) {
-    yaml += "  - {name: svc-" + std::to_string(i) + ", url: '" + url + std::to_string(i) +
-            "', source: json}\n";
+    yaml += "  - {name: svc-" + std::to_string(i) + ", url: '" + url +
+            std::to_string(i) + "', source: json}\n";
   }
   ExporterRig rig(yaml, {"--log.level=info"});
   REQUIRE(sse::test::WaitFor(
-      [&] { return rig.log().find("msg=listening") != std::string::npos; }, 10s));
+      [&] { return rig.log().find("msg=listening") != std::string::npos; },
+      10s));
   const auto start = Clock::now();
   rig.process().Signal(SIGTERM);
   auto code = rig.process().Wait(20s);
-  const double took = std::chrono::duration<double>(Clock::now() - start).count();
+  const double took =
+      std::chrono::duration<double>(Clock::now() - start).count();
   CAPTURE(took);
   REQUIRE(code == 0);
   // It took 30 s before (one-by-one series removal at exit is quadratic),
@@ -453,7 +516,8 @@ TEST_CASE("a fleet of 10,000 services shuts down promptly on SIGTERM", "[fault]"
   REQUIRE(took < 5);
 }
 
-TEST_CASE("the open files limit is raised to the hard limit for large fleets", "[fault]") {
+TEST_CASE("the open files limit is raised to the hard limit for large fleets",
+          "[fault]") {
   const std::string prlimit = sse::test::FindProgram("prlimit");
   REQUIRE_FALSE(prlimit.empty());
   sse::test::TempDir dir;

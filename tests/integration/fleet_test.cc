@@ -18,22 +18,12 @@ using sse::test::ExporterRig;
 using sse::test::FakeRequest;
 using sse::test::FakeResponse;
 using sse::test::FakeService;
+using sse::test::Pair;
+using sse::test::Svc;
 using Labels = std::map<std::string, std::string>;
 using nlohmann::json;
 
 namespace {
-
-Labels Svc(const std::string& name, const std::string& type) {
-  return {{"service_name", name}, {"service_type", type}};
-}
-
-Labels Pair(const std::string& name, const std::string& type,
-            const std::string& from, const std::string& to) {
-  Labels l = Svc(name, type);
-  l["from_state"] = from;
-  l["to_state"] = to;
-  return l;
-}
 
 // A list endpoint whose document the test changes.
 struct FakeList {

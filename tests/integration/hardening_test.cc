@@ -22,6 +22,7 @@
 using namespace std::chrono_literals;
 using sse::test::ExporterRig;
 using sse::test::FakeService;
+using sse::test::Svc;
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
 
@@ -50,11 +51,6 @@ std::string ReadFile(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)),
                      std::istreambuf_iterator<char>());
-}
-
-std::map<std::string, std::string> Svc(const std::string& name,
-                                       const std::string& type = "service") {
-  return {{"service_name", name}, {"service_type", type}};
 }
 
 }  // namespace

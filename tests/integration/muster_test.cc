@@ -31,6 +31,8 @@ using sse::test::ExporterRig;
 using sse::test::FakeRequest;
 using sse::test::FakeResponse;
 using sse::test::FakeService;
+using sse::test::Pair;
+using sse::test::Svc;
 using Labels = std::map<std::string, std::string>;
 using nlohmann::json;
 namespace fs = std::filesystem;
@@ -43,18 +45,6 @@ const std::string kMcpDir = std::string(SSE_SOURCE_DIR) + "/tests/mcp";
 // included) must finish within that.
 const std::string kFast =
     "global:\n  poll_interval: 300ms\n  poll_timeout: 300ms\n";
-
-Labels Svc(const std::string& name, const std::string& type) {
-  return {{"service_name", name}, {"service_type", type}};
-}
-
-Labels Pair(const std::string& name, const std::string& type,
-            const std::string& from, const std::string& to) {
-  Labels l = Svc(name, type);
-  l["from_state"] = from;
-  l["to_state"] = to;
-  return l;
-}
 
 // One entry of core_service_list (api.ServiceStatus).
 json Service(const std::string& name, const std::string& state,
@@ -620,22 +610,28 @@ TEST_CASE("muster: a broken call_tool envelope is invalid_body, services stay",
       rig.WaitValue("muster_service_up", Svc("kubernetes", "MCPServer"), 1));
 }
 
-TEST_CASE("muster: the session is ended (DELETE) on SIGTERM", "[muster]") {
-  FakeMuster muster({"--mode=meta"});
-  muster.Control({{"services", {Service("kubernetes", "running")}}});
-  ExporterRig rig(kFast + McpList(muster));
+// Waits until the exporter polls `muster` (kubernetes up) over one session,
+// which nothing ended yet; returns its id.
+std::string OneSession(FakeMuster& muster, ExporterRig& rig) {
   REQUIRE(
       rig.WaitValue("muster_service_up", Svc("kubernetes", "MCPServer"), 1));
   json stats = muster.Stats();
   REQUIRE(stats["sessions"].size() == 1);
-  const std::string session = stats["sessions"][0];
   REQUIRE(stats["deletes"] == 0);
+  return stats["sessions"][0];
+}
+
+TEST_CASE("muster: the session is ended (DELETE) on SIGTERM", "[muster]") {
+  FakeMuster muster({"--mode=meta"});
+  muster.Control({{"services", {Service("kubernetes", "running")}}});
+  ExporterRig rig(kFast + McpList(muster));
+  const std::string session = OneSession(muster, rig);
 
   rig.process().Signal(SIGTERM);
   auto code = rig.process().Wait(10s);
   REQUIRE(code.has_value());
   REQUIRE(*code == 0);
-  stats = muster.Stats();
+  json stats = muster.Stats();
   CAPTURE(stats.dump());
   REQUIRE(stats["deletes"] == 1);
   REQUIRE(stats["last_session_deleted"] == session);
@@ -648,17 +644,13 @@ TEST_CASE(
   FakeMuster muster({"--mode=direct"});
   muster.Control({{"services", {Service("kubernetes", "running")}}});
   ExporterRig rig(kFast + McpList(muster));
-  REQUIRE(
-      rig.WaitValue("muster_service_up", Svc("kubernetes", "MCPServer"), 1));
-  json stats = muster.Stats();
-  REQUIRE(stats["sessions"].size() == 1);
-  const std::string session = stats["sessions"][0];
+  const std::string session = OneSession(muster, rig);
 
   rig.RewriteConfig(kFast + "services: []\n");
   rig.process().Signal(SIGHUP);
   REQUIRE(
       sse::test::WaitFor([&] { return muster.Stats()["deletes"] == 1; }, 5s));
-  stats = muster.Stats();
+  json stats = muster.Stats();
   CAPTURE(stats.dump());
   REQUIRE(stats["last_session_deleted"] == session);
   REQUIRE(stats["sessions"].empty());
