@@ -1,8 +1,5 @@
 #include "sse/app.h"
 
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,6 +30,7 @@
 #include "sse/mcp.h"
 #include "sse/metrics.h"
 #include "sse/poller.h"
+#include "sse/process_metrics.h"
 #include "sse/state_store.h"
 #include "sse/tracker.h"
 #include "sse/version.h"
@@ -1098,12 +1096,6 @@ struct App::Impl {
     }
   }
 
-  static void ReleaseFreeMemory() {
-#ifdef __GLIBC__
-    malloc_trim(0);
-#endif
-  }
-
   void MarkReloaded() {
     last_reload_success = UnixNow();
     if (last_reload_attempt == 0) last_reload_attempt = last_reload_success;
@@ -1188,14 +1180,17 @@ struct App::Impl {
       }
       if (req.method != "POST" && req.method != "PUT")
         return not_allowed("POST, PUT");
-      // TODO(web-hardening): answer through WebResponse::later.
-      std::string error;
-      last_reload_attempt = UnixNow();
-      if (!Apply(Load(), error)) {
-        return MakeResponse(500, "text/plain; charset=utf-8",
-                            "failed to reload config: " + error + "\n");
-      }
-      return MakeResponse(200, "text/plain; charset=utf-8", "");
+      // The files are read and parsed on the file thread; the answer
+      // comes when the reload is applied.
+      WebResponse r;
+      r.later = [this](std::function<void(WebResponse)> done) {
+        Reload([done = std::move(done)](bool ok, const std::string& error) {
+          done(ok ? MakeResponse(200, "text/plain; charset=utf-8", "")
+                  : MakeResponse(500, "text/plain; charset=utf-8",
+                                 "failed to reload config: " + error + "\n"));
+        });
+      };
+      return r;
     }
     const bool known = req.path == flags.telemetry_path || req.path == "/" ||
                        req.path == "/api/v1/services" ||

@@ -1,6 +1,9 @@
 #include "sse/process_metrics.h"
 
 #include <dirent.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -112,6 +115,12 @@ void AppendProcessMetrics(std::vector<prometheus::MetricFamily>& out) {
               "Maximum number of open file descriptors.", MetricType::Gauge,
               static_cast<double>(limit.rlim_cur));
   }
+}
+
+void ReleaseFreeMemory() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
 }
 
 }  // namespace sse

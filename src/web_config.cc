@@ -228,8 +228,9 @@ WebConfig LoadWebConfigFile(const std::string& path) {
   return ParseWebConfig(text, path, base);
 }
 
-BasicAuthenticator::BasicAuthenticator(std::map<std::string, std::string> users)
-    : users_(std::move(users)) {}
+BasicAuthenticator::BasicAuthenticator(std::map<std::string, std::string> users,
+                                       std::chrono::milliseconds failure_ttl)
+    : users_(std::move(users)), failure_ttl_(failure_ttl) {}
 
 std::optional<BasicAuthenticator::Credentials> BasicAuthenticator::Decode(
     std::string_view authorization) {
@@ -273,8 +274,10 @@ std::optional<bool> BasicAuthenticator::CheckCached(
   auto credentials = Decode(authorization);
   if (!credentials) return false;
   auto user = users_.find(credentials->user);
-  if (user == users_.end()) return std::nullopt;  // costs a dummy bcrypt
-  const Digest key = Key(*credentials, user->second);
+  // An unknown user costs a dummy bcrypt, then its failure is cached.
+  const Digest key =
+      Key(*credentials,
+          user != users_.end() ? user->second : std::string(kDummyHash));
   OPENSSL_cleanse(credentials->password.data(), credentials->password.size());
   std::lock_guard lock(mutex_);
   auto it = verified_.find(credentials->user);
@@ -282,7 +285,34 @@ std::optional<bool> BasicAuthenticator::CheckCached(
       CRYPTO_memcmp(it->second.data(), key.data(), key.size()) == 0) {
     return true;
   }
+  auto failed = failed_.find(key);
+  if (failed != failed_.end() &&
+      failed->second > std::chrono::steady_clock::now()) {
+    return false;
+  }
   return std::nullopt;
+}
+
+void BasicAuthenticator::RememberFailure(const Digest& key) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  // Forget what expired, then the oldest if still full: the order holds
+  // every key once per time it failed, the map the latest expiry.
+  auto forget_front = [&] {
+    const auto& [front, until] = failed_order_.front();
+    auto it = failed_.find(front);
+    if (it != failed_.end() && it->second == until) failed_.erase(it);
+    failed_order_.pop_front();
+  };
+  while (!failed_order_.empty() && failed_order_.front().second <= now) {
+    forget_front();
+  }
+  while (failed_.size() >= kMaxFailures && !failed_order_.empty()) {
+    forget_front();
+  }
+  const auto until = now + failure_ttl_;
+  failed_[key] = until;
+  failed_order_.emplace_back(key, until);
 }
 
 bool BasicAuthenticator::Verify(std::string_view authorization) {
@@ -301,10 +331,12 @@ bool BasicAuthenticator::Verify(std::string_view authorization) {
   bool ok = known && out != nullptr &&
             std::string_view(out).size() == hash.size() &&
             CRYPTO_memcmp(out, hash.data(), hash.size()) == 0;
+  const Digest key = Key(*credentials, hash);
   if (ok) {
-    const Digest key = Key(*credentials, hash);
     std::lock_guard lock(mutex_);
     verified_[credentials->user] = key;
+  } else {
+    RememberFailure(key);
   }
   OPENSSL_cleanse(credentials->password.data(), credentials->password.size());
   OPENSSL_cleanse(data.get(), sizeof(crypt_data));

@@ -12,4 +12,9 @@ namespace sse {
 /// be read are left out. Thread-safe.
 void AppendProcessMetrics(std::vector<prometheus::MetricFamily>& out);
 
+/// Gives the heap's free pages back to the system (glibc keeps them after
+/// a burst: a large parse, a flood of connections). Takes milliseconds on a
+/// large heap: call it off the I/O thread. Thread-safe.
+void ReleaseFreeMemory();
+
 }  // namespace sse

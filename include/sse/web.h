@@ -49,6 +49,15 @@ struct WebResponse {
   /// is made at a time. The key must stand for everything the response
   /// holds (status, headers, body).
   std::string share_key;
+  /// Optional: an answer that is not ready yet (e.g. a reload whose work
+  /// runs elsewhere). The server calls `later` on its executor instead of
+  /// sending this response, keeps the connection waiting (at most
+  /// WebServerOptions::write_timeout; Stop() closes it), and sends the
+  /// response passed to `done` (its render, finish and share_key apply; its
+  /// own `later` is ignored). Call `done` exactly once, on the executor; if
+  /// the connection is gone by then (client left, timeout, Stop) the
+  /// response is dropped. An exception from `later` becomes a 500 response.
+  std::function<void(std::function<void(WebResponse)> done)> later;
 };
 
 /// A response without extra headers.
@@ -81,6 +90,12 @@ struct WebServerOptions {
   std::chrono::milliseconds write_timeout{60000};
   /// A TLS handshake must complete within this.
   std::chrono::milliseconds handshake_timeout{10000};
+  /// With basic auth: bcrypt checks waiting or running at most. A request
+  /// whose credentials need another one is answered at once with 429 and
+  /// `Retry-After` (the connection closes), so a crowd sending wrong
+  /// passwords cannot queue up work; clients with cached credentials are
+  /// not affected.
+  std::size_t max_auth_checks = 8;
 };
 
 /// Splits "host:port", ":port" or "[v6]:port". Throws std::invalid_argument.

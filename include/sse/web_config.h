@@ -2,7 +2,9 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -75,21 +77,26 @@ bool IsBcryptHash(std::string_view hash);
 /// with glibc/libxcrypt's crypt_rn. A bcrypt run costs tens of milliseconds
 /// by design, so successful verifications are cached, keyed by a SHA-256 of
 /// (user, password, hash): a scraper that sends the same credentials every
-/// time pays the bcrypt once. Failures are never cached. Comparisons are
-/// constant-time; an unknown user costs a bcrypt run too, so response times
-/// do not tell which users exist. Thread-safe.
+/// time pays the bcrypt once. Failures are cached too, briefly
+/// (`failure_ttl`, a bounded number of them, by the same kind of key; never
+/// the password): a client repeating a wrong password costs one bcrypt run,
+/// while every new guess still costs one. Comparisons are constant-time; an
+/// unknown user costs a bcrypt run too, so response times do not tell which
+/// users exist. Thread-safe.
 class BasicAuthenticator {
  public:
   /// `users` maps user names to bcrypt hashes (validated by the parser).
-  explicit BasicAuthenticator(std::map<std::string, std::string> users);
+  explicit BasicAuthenticator(
+      std::map<std::string, std::string> users,
+      std::chrono::milliseconds failure_ttl = std::chrono::seconds(5));
 
   /// The cheap part of a check, for the request path: nullopt if a bcrypt
   /// run is needed, else the answer (false for a missing or malformed
-  /// header, true for cached credentials). `authorization` is the header
-  /// value.
+  /// header or credentials that recently failed, true for cached
+  /// credentials). `authorization` is the header value.
   std::optional<bool> CheckCached(std::string_view authorization) const;
 
-  /// The whole check: CheckCached, else bcrypt (and cache a success). May
+  /// The whole check: CheckCached, else bcrypt (and cache the answer). May
   /// take tens of milliseconds: run it off the I/O thread.
   bool Verify(std::string_view authorization);
 
@@ -105,10 +112,21 @@ class BasicAuthenticator {
   static std::optional<Credentials> Decode(std::string_view authorization);
   Digest Key(const Credentials& c, const std::string& hash) const;
 
+  /// Failed credentials remembered at most.
+  static constexpr std::size_t kMaxFailures = 4096;
+
   std::map<std::string, std::string> users_;
+  const std::chrono::milliseconds failure_ttl_;
   mutable std::mutex mutex_;
   /// Per user, the key of the last credentials that verified.
   std::map<std::string, Digest> verified_;
+  void RememberFailure(const Digest& key);
+
+  /// Keys of credentials that failed and until when they count as failed;
+  /// the same in the order they were added (expiry order).
+  std::map<Digest, std::chrono::steady_clock::time_point> failed_;
+  std::deque<std::pair<Digest, std::chrono::steady_clock::time_point>>
+      failed_order_;
   std::atomic<std::uint64_t> bcrypt_runs_{0};
 };
 

@@ -12,7 +12,9 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "exporter_rig.h"
@@ -152,7 +154,7 @@ TEST_CASE(
   const std::string small = std::string(kFast) +
                             "services:\n  - name: a\n    url: " + svc.Url("/") +
                             "\n    source: json\n";
-  ExporterRig rig(small);
+  ExporterRig rig(small, {"--web.enable-lifecycle"});
   REQUIRE(rig.WaitValue("muster_service_up", Svc("a"), 1));
   // One service with a state_map of 600,000 entries (13 MiB): seconds of YAML
   // parsing and validation, almost nothing to apply.
@@ -166,8 +168,19 @@ TEST_CASE(
 #endif
     for (int i = 0; i < entries; ++i) out << "      s" << i << ": running\n";
   }
+  // Asked by SIGHUP, or by POST /-/reload, whose answer waits for the
+  // reload while other requests are served.
+  const bool by_post = GENERATE(false, true);
+  CAPTURE(by_post);
   const auto start = Clock::now();
-  rig.process().Signal(SIGHUP);
+  std::future<sse::test::HttpReply> post;
+  if (by_post) {
+    post = std::async(std::launch::async, [&] {
+      return sse::test::HttpRequest(rig.port(), "POST", "/-/reload", {}, 60s);
+    });
+  } else {
+    rig.process().Signal(SIGHUP);
+  }
   double slowest = 0;
   bool reloaded = false;
   while (!reloaded && Clock::now() - start < 60s) {
@@ -184,12 +197,24 @@ TEST_CASE(
   }
   const double reload_seconds =
       std::chrono::duration<double>(Clock::now() - start).count();
-  CAPTURE(reload_seconds, slowest);
+  std::string log_lines;  // the log without the polls
+  {
+    std::istringstream in(rig.log());
+    for (std::string line; std::getline(in, line);) {
+      if (line.find("msg=poll ") == std::string::npos) log_lines += line + "\n";
+    }
+  }
+  CAPTURE(reload_seconds, slowest, log_lines);
   REQUIRE(reloaded);
   // The parse took long enough that an I/O thread doing it would have
   // missed these answers.
   REQUIRE(reload_seconds > 1.0);
   REQUIRE(slowest < 0.5);
+  if (by_post) {
+    const auto reply = post.get();
+    CAPTURE(reply.error, reply.body);
+    REQUIRE(reply.status == 200);
+  }
 }
 
 TEST_CASE(
@@ -324,7 +349,12 @@ TEST_CASE(
   std::filesystem::create_directory(sub);
   REQUIRE(
       sse::test::WaitFor([&] { return std::filesystem::exists(state); }, 10s));
-  REQUIRE(rig.log().find("state file written again") != std::string::npos);
+  // Logged just after the file is in place.
+  REQUIRE(sse::test::WaitFor(
+      [&] {
+        return rig.log().find("state file written again") != std::string::npos;
+      },
+      5s));
 
   // A change just before SIGTERM is in the file after the exit.
   a.SetState("failed");
@@ -461,7 +491,7 @@ TEST_CASE(
   sse::test::TempDir dir;
   const std::string config =
       dir.Write("config.yaml",
-                "global:\n  poll_interval: 1s\n  poll_timeout: 1s\n"
+                "global:\n  poll_interval: 5s\n  poll_timeout: 5s\n"
                 "lists:\n  - name: big\n    url: " +
                     list.Url("/") + "\n    max_body_bytes: 64MiB\n");
   const std::uint16_t port = sse::test::FreePort();
@@ -478,7 +508,10 @@ TEST_CASE(
                {{"service_name", "big"}, {"outcome", "too_large"}})
         .value_or(0);
   };
-  REQUIRE(sse::test::WaitFor([&] { return too_large() >= 3; }, 20s));
+  const bool failed_polls =
+      sse::test::WaitFor([&] { return too_large() >= 2; }, 40s);
+  CAPTURE(exporter.log().substr(0, 4000));
+  REQUIRE(failed_polls);
   REQUIRE(exporter.running());
   REQUIRE(exporter.log().find("more than max_services (10000)") !=
           std::string::npos);

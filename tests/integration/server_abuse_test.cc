@@ -337,3 +337,107 @@ TEST_CASE("a scraper that never reads its response is cut at the write timeout",
   CHECK(Clock::now() - start < 15s);
   REQUIRE(rig.process().running());
 }
+
+TEST_CASE("a Transfer-Encoding other than exactly chunked is a 400 and a close",
+          "[abuse]") {
+  FakeService fake;
+  ExporterRig rig(Config(fake.Url("/status")));
+  // Had the server read such a request as bodiless, the chunk lines after
+  // it and the GET would have been taken for the next requests (smuggling).
+  const std::string body = "5\r\nhello\r\n0\r\n\r\n";
+  const std::string next = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string coding = GENERATE(
+      as<std::string>{}, "xchunked", "gzip, chunked", "chunked, gzip", "gzip",
+      "identity", "chunked;x=1", "chunked\r\nTransfer-Encoding: chunked");
+  CAPTURE(coding);
+  {
+    RawConnection conn(rig.port());
+    conn.Send("POST /-/reload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " +
+              coding + "\r\n\r\n" + body + next);
+    REQUIRE(conn.WaitClosed(5s));
+    CAPTURE(conn.received().substr(0, 300));
+    REQUIRE(conn.received().rfind("HTTP/1.1 400", 0) == 0);
+    REQUIRE(conn.received().find("Connection: close") != std::string::npos);
+    REQUIRE(Count(conn.received(), "HTTP/1.1 ") == 1);
+  }
+  // HTTP/1.0 has no transfer codings: faulty framing too.
+  {
+    RawConnection conn(rig.port());
+    conn.Send("POST /-/reload HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n" +
+              body + next);
+    REQUIRE(conn.WaitClosed(5s));
+    REQUIRE(conn.received().find(" 400 ") != std::string::npos);
+    REQUIRE(Count(conn.received(), "HTTP/1.") == 1);
+  }
+  // Exactly chunked (in any case) is read as a body: two answers.
+  for (const char* ok : {"chunked", "Chunked"}) {
+    RawConnection conn(rig.port());
+    conn.Send("POST /-/reload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " +
+              std::string(ok) + "\r\n\r\n" + body +
+              "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    REQUIRE(conn.WaitClosed(5s));
+    CAPTURE(ok, conn.received().substr(0, 300));
+    REQUIRE(Count(conn.received(), "HTTP/1.1 ") == 2);
+    REQUIRE(conn.received().find("HTTP/1.1 400") == std::string::npos);
+  }
+  ScrapePromptly(rig.port());
+}
+
+TEST_CASE(
+    "out of file descriptors: accept failures are logged rarely and new "
+    "clients get an answer",
+    "[abuse]") {
+  const std::string prlimit = sse::test::FindProgram("prlimit");
+  REQUIRE_FALSE(prlimit.empty());
+  sse::test::TempDir dir;
+  const std::string config = dir.Write("config.yaml", "services: []\n");
+  const std::uint16_t port = sse::test::FreePort();
+  const std::string log = (dir.path() / "exporter.log").string();
+  constexpr int kNoFile = 64;
+  sse::test::Process exporter(
+      {prlimit, "--nofile=" + std::to_string(kNoFile) + ":" +
+                    std::to_string(kNoFile),
+       "--", SSE_BINARY, "--config.file=" + config,
+       "--web.listen-address=127.0.0.1:" + std::to_string(port),
+       "--log.level=debug"},
+      log);
+  REQUIRE(sse::test::WaitFor(
+      [&] { return sse::test::HttpGet(port, "/-/healthy").status == 200; },
+      10s));
+  // Idle clients until the exporter has no descriptor left (the default
+  // --web.max-connections is far above the limit), and some more that wait
+  // in the listen backlog.
+  std::vector<std::unique_ptr<RawConnection>> idle;
+  for (int i = 0; i < kNoFile + 16; ++i) {
+    idle.push_back(std::make_unique<RawConnection>(port));
+  }
+  REQUIRE(sse::test::WaitFor(
+      [&] {
+        return sse::test::CountOpenFds(exporter.pid()) >= kNoFile - 1;
+      },
+      5s));
+  const auto start = Clock::now();
+  int answered = 0, asked = 0;
+  while (Clock::now() - start < 3s) {
+    ++asked;
+    auto reply = sse::test::HttpRequest(port, "GET", "/-/healthy", {}, 2s);
+    CAPTURE(reply.error);
+    if (reply.status == 503 || reply.status == 200) ++answered;
+    std::this_thread::sleep_for(200ms);
+  }
+  const std::string text = exporter.log();
+  const int logged = Count(text, "accept failed");
+  CAPTURE(asked, answered, logged, text.substr(text.size() > 3000 ? text.size() - 3000 : 0));
+  // Nobody hangs in the backlog: every request got an answer.
+  REQUIRE(answered == asked);
+  // One line, maybe a second with a count of the suppressed ones; not one
+  // per failed accept().
+  REQUIRE(logged >= 1);
+  REQUIRE(logged <= 2);
+  // Once the idle clients go, the exporter serves normally again.
+  idle.clear();
+  REQUIRE(sse::test::WaitFor(
+      [&] { return sse::test::HttpGet(port, "/-/healthy").status == 200; },
+      10s));
+  REQUIRE(exporter.Stop() == 0);
+}

@@ -3,12 +3,23 @@
 // endpoint, reload, and start-up failures. Certificates come from the
 // openssl CLI, bcrypt hashes from htpasswd, and curl is one of the clients.
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "exporter_rig.h"
 #include "support/fake_service.h"
@@ -88,6 +99,117 @@ int Curl(const std::vector<std::string>& args, std::string& output) {
       curl, "--silent", "--show-error", "--max-time", "10", "--noproxy", "*"};
   argv.insert(argv.end(), args.begin(), args.end());
   return sse::test::RunCommand(argv, output, 20s);
+}
+
+// A crowd of `clients` connections that send requests with wrong
+// passwords (a new guess each time, so no cache helps) as fast as they are
+// answered, reconnecting whenever the server closes, until destroyed. One
+// thread, non-blocking sockets.
+class WrongPasswordFlood {
+ public:
+  WrongPasswordFlood(std::uint16_t port, int clients)
+      : port_(port), thread_([this, clients] { Run(clients); }) {}
+  ~WrongPasswordFlood() {
+    stop_ = true;
+    thread_.join();
+  }
+  /// Answers received (401 or 429) and connections made so far.
+  int answers() const { return answers_; }
+  int connects() const { return connects_; }
+
+ private:
+  struct Client {
+    int fd = -1;
+    bool sent = false;
+  };
+
+  int Connect() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port_);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 &&
+        errno != EINPROGRESS) {
+      ::close(fd);
+      return -1;
+    }
+    ++connects_;
+    return fd;
+  }
+
+  void Run(int clients) {
+    std::vector<Client> crowd(clients);
+    std::vector<pollfd> fds(clients);
+    std::uint64_t guess = 0;
+    char buffer[8192];
+    while (!stop_) {
+      for (int i = 0; i < clients; ++i) {
+        Client& c = crowd[i];
+        if (c.fd < 0) {
+          c.fd = Connect();
+          c.sent = false;
+        }
+        fds[i] = {c.fd, static_cast<short>(c.sent ? POLLIN : POLLOUT), 0};
+      }
+      if (::poll(fds.data(), fds.size(), 50) <= 0) continue;
+      for (int i = 0; i < clients; ++i) {
+        Client& c = crowd[i];
+        if (c.fd < 0 || fds[i].revents == 0) continue;
+        bool drop = (fds[i].revents & (POLLERR | POLLHUP)) != 0;
+        if (!drop && !c.sent) {
+          const std::string request =
+              "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: " +
+              BasicHeader("alice", "guess-" + std::to_string(++guess)) +
+              "\r\n\r\n";
+          drop = ::send(c.fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+                 static_cast<ssize_t>(request.size());
+          c.sent = !drop;
+        } else if (!drop) {
+          const ssize_t n = ::recv(c.fd, buffer, sizeof buffer, 0);
+          if (n <= 0) {
+            drop = true;
+          } else {
+            ++answers_;
+            c.sent = false;  // ask again on the same connection
+          }
+        }
+        if (drop) {
+          ::close(c.fd);
+          c.fd = -1;
+        }
+      }
+    }
+    for (Client& c : crowd) {
+      if (c.fd >= 0) ::close(c.fd);
+    }
+  }
+
+  const std::uint16_t port_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> answers_{0};
+  std::atomic<int> connects_{0};
+  std::thread thread_;
+};
+
+// The first flight of a TLS client (its ClientHello), made with OpenSSL in
+// memory: sent on a raw connection, it makes the server do its share of a
+// handshake that the client then abandons.
+std::string ClientHello() {
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(
+      SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  REQUIRE(ctx);
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
+  BIO* in = BIO_new(BIO_s_mem());
+  BIO* out = BIO_new(BIO_s_mem());
+  SSL_set_bio(ssl.get(), in, out);  // owned by ssl from here
+  SSL_set_connect_state(ssl.get());
+  REQUIRE(SSL_do_handshake(ssl.get()) != 1);  // waits for the server
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(out, &data);
+  REQUIRE(size > 0);
+  return std::string(data, static_cast<std::size_t>(size));
 }
 
 }  // namespace
@@ -401,4 +523,92 @@ TEST_CASE("a bad web config fails start-up and --config.check",
                                  "--web.config.file=" + good, "--config.check"},
                                 output) == 0);
   REQUIRE(output.find("good.yml is valid") != std::string::npos);
+}
+
+TEST_CASE(
+    "basic auth: a crowd sending wrong passwords does not lock out an "
+    "authorised scraper",
+    "[web_config][auth][abuse]") {
+  sse::test::TempDir dir;
+  const std::string web = dir.Write(
+      "web.yml",
+      "basic_auth_users:\n  alice: " + Htpasswd("alice", "pw", 10) + "\n");
+  const auto alice = BasicHeader("alice", "pw");
+  // The rig's start-up wait verifies (and caches) alice's credentials, as a
+  // Prometheus that was scraping before the crowd came would have.
+  ExporterRig rig("services: []\n", RigClient{{}, {{"Authorization", alice}}},
+                  {"--web.config.file=" + web});
+  // More clients than --web.max-connections (512): every connection the
+  // server has could be one of them.
+  WrongPasswordFlood flood(rig.port(), 550);
+  REQUIRE(sse::test::WaitFor([&] { return flood.answers() > 500; }, 10s));
+  using Clock = std::chrono::steady_clock;
+  int scrapes = 0, ok = 0;
+  const auto start = Clock::now();
+  while (Clock::now() - start < 8s) {
+    ++scrapes;
+    // Prometheus' default scrape timeout.
+    auto reply = sse::test::HttpRequest(rig.port(), "GET", "/metrics",
+                                        {{"Authorization", alice}}, 10s);
+    if (reply.status == 200) ++ok;
+    std::this_thread::sleep_for(100ms);
+  }
+  const int answers = flood.answers(), connects = flood.connects();
+  std::printf(
+      "wrong-password flood of 550 clients: %d answers, %d connections in "
+      "%.1f s; authorised scrapes %d of %d\n",
+      answers, connects,
+      std::chrono::duration<double>(Clock::now() - start).count(), ok, scrapes);
+  CAPTURE(answers, connects, scrapes, ok);
+  REQUIRE(ok * 10 >= scrapes * 9);
+  // The crowd really was served all along: refused fast, not queued.
+  REQUIRE(flood.answers() > answers / 2 + 500);
+  REQUIRE(rig.process().running());
+}
+
+TEST_CASE("TLS: memory taken by 600 abandoned handshakes is given back",
+          "[web_config][tls][abuse]") {
+  sse::test::TempDir dir;
+  const std::string web = dir.Write("web.yml", TlsServerConfig());
+  ExporterRig rig("services: []\n", RigClient{TrustTestCa(), {}},
+                  {"--web.config.file=" + web});
+  const pid_t pid = rig.process().pid();
+  const std::string hello = ClientHello();
+  // Warm up: a few complete scrapes, so the baseline has what any server
+  // keeps once it has served.
+  for (int i = 0; i < 5; ++i) REQUIRE(rig.Get("/metrics").status == 200);
+  const std::uint64_t baseline = sse::test::ReadRssBytes(pid);
+  REQUIRE(baseline > 0);
+  std::uint64_t peak = 0;
+  for (int round = 0; round < 2; ++round) {
+    std::vector<std::unique_ptr<sse::test::RawConnection>> crowd;
+    for (int i = 0; i < 300; ++i) {
+      crowd.push_back(std::make_unique<sse::test::RawConnection>(rig.port()));
+      crowd.back()->Send(hello);
+    }
+    // Each gets the server's first flight (the server did its share).
+    int answered = 0;
+    for (auto& c : crowd) {
+      if (!c->ReadUntil("\x16\x03", 1, 2s).empty()) ++answered;
+    }
+    REQUIRE(answered >= 250);
+    peak = std::max(peak, sse::test::ReadRssBytes(pid));
+    for (auto& c : crowd) c->Reset();
+  }
+  // Gone; the server closes its side and gives the memory back.
+  std::uint64_t after = 0;
+  const std::uint64_t allowed = baseline + 8 * 1024 * 1024;
+  sse::test::WaitFor(
+      [&] {
+        after = sse::test::ReadRssBytes(pid);
+        return after <= allowed;
+      },
+      10s);
+  std::printf(
+      "600 abandoned TLS handshakes: RSS %.1f MB before, %.1f MB at the "
+      "peak, %.1f MB after\n",
+      baseline / 1e6, peak / 1e6, after / 1e6);
+  CAPTURE(baseline, peak, after);
+  REQUIRE(after <= allowed);
+  REQUIRE(rig.Get("/metrics").status == 200);
 }

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <thread>
 
 #include "support/test_util.h"
 
@@ -194,7 +195,7 @@ TEST_CASE("malformed Authorization headers are refused without bcrypt",
   REQUIRE(auth.bcrypt_runs() == 0);
 }
 
-TEST_CASE("successful verifications are cached, failures are not",
+TEST_CASE("successful verifications are cached, failures briefly",
           "[web_config][auth]") {
   const std::string hash = Libxcrypt("s3cret", 10);  // a realistic cost
   sse::BasicAuthenticator auth({{"alice", hash}});
@@ -213,13 +214,21 @@ TEST_CASE("successful verifications are cached, failures are not",
   REQUIRE(auth.CheckCached(Basic("alice", "s3cret")) ==
           std::optional<bool>(true));
 
-  // A wrong password is not answered from the cache, and costs a bcrypt
-  // every time (no cheap guessing).
+  // A wrong password costs a bcrypt; repeated, it is answered from the
+  // failure cache.
   REQUIRE_FALSE(auth.CheckCached(Basic("alice", "guess")).has_value());
   REQUIRE_FALSE(auth.Verify(Basic("alice", "guess")));
+  REQUIRE(auth.bcrypt_runs() == 2);
+  REQUIRE(auth.CheckCached(Basic("alice", "guess")) ==
+          std::optional<bool>(false));
   REQUIRE_FALSE(auth.Verify(Basic("alice", "guess")));
+  REQUIRE(auth.bcrypt_runs() == 2);
+  // Every new guess still costs one (no cheap guessing).
+  REQUIRE_FALSE(auth.Verify(Basic("alice", "guess-2")));
   REQUIRE(auth.bcrypt_runs() == 3);
-  // So does an unknown user.
+  // So does an unknown user, once.
+  REQUIRE_FALSE(auth.CheckCached(Basic("mallory", "s3cret")).has_value());
+  REQUIRE_FALSE(auth.Verify(Basic("mallory", "s3cret")));
   REQUIRE_FALSE(auth.Verify(Basic("mallory", "s3cret")));
   REQUIRE(auth.bcrypt_runs() == 4);
   // The right password is still cached.
@@ -232,4 +241,19 @@ TEST_CASE("successful verifications are cached, failures are not",
       static_cast<long long>(std::chrono::duration_cast<ns>(first).count()),
       static_cast<long long>(std::chrono::duration_cast<ns>(cached).count()));
   REQUIRE(cached * 10 < first);
+}
+
+TEST_CASE("a cached failure expires", "[web_config][auth]") {
+  sse::BasicAuthenticator auth({{"alice", Libxcrypt("s3cret", 4)}},
+                               std::chrono::milliseconds(100));
+  REQUIRE_FALSE(auth.Verify(Basic("alice", "guess")));
+  REQUIRE(auth.CheckCached(Basic("alice", "guess")) ==
+          std::optional<bool>(false));
+  REQUIRE(auth.bcrypt_runs() == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  REQUIRE_FALSE(auth.CheckCached(Basic("alice", "guess")).has_value());
+  REQUIRE_FALSE(auth.Verify(Basic("alice", "guess")));
+  REQUIRE(auth.bcrypt_runs() == 2);
+  // The password that is right was never refused for having been wrong.
+  REQUIRE(auth.Verify(Basic("alice", "s3cret")));
 }

@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -20,8 +21,7 @@ namespace {
 // the end of the scope.
 class Server {
  public:
-  explicit Server(sse::WebHandler handler) {
-    sse::WebServerOptions options;
+  explicit Server(sse::WebHandler handler, sse::WebServerOptions options = {}) {
     options.listen_address = "127.0.0.1:0";
     server_ = std::make_unique<sse::WebServer>(io_.get_executor(), options,
                                                std::move(handler));
@@ -36,6 +36,7 @@ class Server {
     thread_.join();
   }
   std::uint16_t port() const { return server_->port(); }
+  boost::asio::io_context& io() { return io_; }
 
  private:
   boost::asio::io_context io_{1};
@@ -187,4 +188,68 @@ TEST_CASE(
   REQUIRE(reply8.body.find(" 1;") == std::string::npos);
   // One render for the first, one for the seven, one for the other key.
   REQUIRE(renders_seen == 3);
+}
+
+TEST_CASE(
+    "a later response is sent when it is ready; other requests are served "
+    "meanwhile",
+    "[web]") {
+  sse::WebServerOptions options;
+  options.write_timeout = std::chrono::milliseconds(1500);
+  std::vector<std::thread> workers;
+  Server* self = nullptr;
+  Server server(
+      [&](const sse::WebRequest& req) {
+        if (req.path == "/fast")
+          return sse::MakeResponse(200, "text/plain", "fast");
+        sse::WebResponse res;
+        if (req.path == "/throw") {
+          res.later = [](std::function<void(sse::WebResponse)>) {
+            throw std::runtime_error("no");
+          };
+        } else if (req.path == "/never") {
+          res.later = [](std::function<void(sse::WebResponse)>) {};
+        } else {
+          // Work on another thread for a while, then answer on the I/O
+          // thread, with a finish step to run as any response's.
+          res.later = [&](std::function<void(sse::WebResponse)> done) {
+            workers.emplace_back([&, done = std::move(done)] {
+              std::this_thread::sleep_for(std::chrono::milliseconds(500));
+              boost::asio::post(self->io(), [done] {
+                sse::WebResponse r =
+                    sse::MakeResponse(200, "text/plain", "slow");
+                r.finish = [](sse::WebResponse& made) { made.body += " done"; };
+                done(r);
+                done(sse::MakeResponse(500, "text/plain", "twice"));  // ignored
+              });
+            });
+          };
+        }
+        return res;
+      },
+      options);
+  self = &server;
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  auto slow = std::async(std::launch::async, [&] {
+    return sse::test::HttpGet(server.port(), "/slow");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto fast = sse::test::HttpGet(server.port(), "/fast");
+  REQUIRE(fast.status == 200);
+  REQUIRE(Clock::now() - start < std::chrono::milliseconds(400));
+  auto reply = slow.get();
+  REQUIRE(reply.status == 200);
+  REQUIRE(reply.body == "slow done");
+  REQUIRE(Clock::now() - start >= std::chrono::milliseconds(500));
+
+  REQUIRE(sse::test::HttpGet(server.port(), "/throw").status == 500);
+  // Never answered: the connection closes at the write timeout.
+  const auto asked = Clock::now();
+  auto never = sse::test::HttpRequest(server.port(), "GET", "/never", {},
+                                      std::chrono::seconds(10));
+  REQUIRE(never.status == 0);
+  REQUIRE(Clock::now() - asked >= std::chrono::milliseconds(1400));
+  REQUIRE(Clock::now() - asked < std::chrono::seconds(5));
+  for (auto& w : workers) w.join();
 }
