@@ -1083,7 +1083,9 @@ struct App::Impl {
           {{"file", flags.config_file},
            {"services", std::to_string(pollers.size())},
            {"lists", std::to_string(lists.size())}});
-      ReleaseFreeMemory();
+      // What the old config held goes back to the system; trimming a large
+      // heap takes a while, so not on the I/O thread.
+      net::post(files, [] { ReleaseFreeMemory(); });
       return true;
     } catch (const std::exception& e) {  // ConfigError, or TLS files unusable
       metrics->reload_successful.Set(0);
