@@ -104,7 +104,8 @@ mount -t sysfs sys "$root/sys"
 mount --rbind /dev "$root/dev" # with /dev/pts and /dev/shm (chromium)
 mount --make-rslave "$root/dev"
 git clone -q --branch "$branch" "$repo" "$root/src/sse"
-[[ "$(git -C "$root/src/sse" rev-parse HEAD)" == "$commit" ]] || die "the clone is not at $commit"
+# The commit this run started with, even if the branch moved meanwhile.
+git -C "$root/src/sse" reset -q --hard "$commit"
 say "chroot ready in $((SECONDS - t0))s: $(. "$root/etc/os-release"; echo "$PRETTY_NAME"), clone of $branch at ${commit:0:12}"
 in_root() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb "$@"; }
 
