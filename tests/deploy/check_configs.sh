@@ -11,7 +11,9 @@
 #    `<!-- web-config-check -->` is checked as a --web.config.file (TLS
 #    files loaded, certificate and key matching); every other yaml block
 #    there follows `<!-- not an exporter config: WHAT -->` (Kubernetes
-#    fragments, a Prometheus scrape config), so none goes unchecked unseen.
+#    fragments, a Prometheus scrape config), so none goes unchecked unseen;
+#  - every `htpasswd` command in README.md and docs/ is the one the
+#    exporter's own error message suggests for a plain password.
 # Credential files the configs name need not exist: as in Prometheus, a
 # missing one is no config error (the polls that need it fail). Certificate
 # files must: the doc blocks are checked in a directory that has the ones
@@ -113,6 +115,18 @@ if [[ -f "$TMP/blocks" ]]; then
     fi
   done <"$TMP/blocks"
 fi
+# One htpasswd line: the one the exporter's error message suggests for a
+# plain password in basic_auth_users is the one README.md and docs/ show.
+printf 'basic_auth_users:\n  prometheus: not-a-hash\n' >"$TMP/plain.yml"
+suggested="$("$binary" --config.check --config.file="$TMP/empty.yaml" --web.config.file="$TMP/plain.yml" 2>&1 |
+  grep -o 'htpasswd [^)]*' | head -1)" || true
+[[ -n "$suggested" ]] || { echo "FAIL: the error for a plain password suggests no htpasswd line" >&2; failed=$((failed + 1)); }
+while IFS= read -r shown; do
+  [[ "$shown" == *"$suggested"* ]] ||
+    { echo "FAIL: $shown: not the htpasswd line of the error message ($suggested)" >&2; failed=$((failed + 1)); }
+done < <(grep -Hn 'htpasswd -' README.md docs/*.md || true)
+echo "ok: README.md and docs/ show the error message's htpasswd line: $suggested"
+
 grep -q '<!-- *same as tests/deploy/fixtures/muster-admin-api.yaml *-->' docs/muster.md ||
   fail "docs/muster.md does not show tests/deploy/fixtures/muster-admin-api.yaml (<!-- same as ... --> block)"
 
