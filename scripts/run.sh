@@ -24,7 +24,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
 done
 
 bash scripts/setup.sh
-echo "run.sh: building build-release (the first build takes 10-15 minutes on 2 cores)"
+echo "run.sh: building build-release (the first build takes 5-15 minutes on 2 cores)"
 bash scripts/build.sh build-release -DCMAKE_BUILD_TYPE=Release -DSSE_BUILD_TESTS=OFF
 
 config=config/example.yaml

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's two commands on a fresh Debian 12, from a clean clone: what a
 # new user's first hour looks like. Not part of the default test run (it
-# takes 45-90 minutes: debootstrap, two first builds, the whole suite).
+# takes about 30 minutes on 2 cores: debootstrap, two first builds, the
+# whole suite).
 #
 # usage: tests/fresh/check.sh [--kubectl PATH] [--dir DIR] [--keep]
 #   --kubectl PATH  a kubectl >= 1.21 to copy into the chroot for a third
