@@ -68,7 +68,12 @@ cleanup() {
   set +e
   [[ -n "$run_pid" ]] && kill "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
   for m in dev sys proc; do mountpoint -q "$root/$m" && umount -R "$root/$m"; done
-  if [[ $keep == no ]]; then rm -rf "$root"; fi
+  if grep -q " $root/" /proc/mounts; then
+    # Never remove a tree that still has the host's /dev bound into it.
+    echo "fresh: $root still has mounts (grep $root /proc/mounts); not removing it" >&2
+  elif [[ $keep == no ]]; then
+    rm -rf --one-file-system "$root" || echo "fresh: could not remove $root" >&2
+  fi
 }
 trap cleanup EXIT
 
