@@ -5,11 +5,15 @@
 #
 # Without a Docker engine or registry (air-gapped, or these machines):
 # scripts/build-image.sh builds it with podman from a locally made Debian 12
-# base image and smoke-tests it.
+# base image, smoke-tests it and prints its size.
 #
-# Stage 1 builds the binary on Debian 12 with the packages the README lists;
-# stage 2 is a slim Debian 12 with only the shared libraries it links, a
-# non-root user and the bundled default config.
+# Stage 1 builds the binary on Debian 12 with the packages the README lists
+# and assembles, in /rootfs, everything the binary needs at run time and
+# nothing else: the binary, the shared libraries `ldd` lists (with the
+# dynamic loader), CA certificates for polling https:// services, a passwd
+# and group entry for UID 65532 and the bundled default config. Stage 2 is
+# `FROM scratch` plus that tree: no shell, no package manager, no libraries
+# the binary does not load (a sidecar pays for its image on every node).
 
 ARG DEBIAN_IMAGE=debian:bookworm-slim
 
@@ -19,7 +23,7 @@ RUN apt-get update \
       cmake g++ ninja-build \
       prometheus-cpp-dev libboost1.81-dev libboost-url1.81-dev libboost-system1.81-dev \
       nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev libssl-dev zlib1g-dev \
-      libcrypt-dev \
+      libcrypt-dev ca-certificates \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*
 WORKDIR /src
 # .dockerignore lets only CMakeLists.txt, cmake/, include/, src/ and config/
@@ -32,31 +36,42 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSSE_BUILD_TESTS=OF
  && cmake --build build --target service_state_exporter -j"$(nproc)" \
  && strip build/service_state_exporter \
  && build/service_state_exporter --version
+# The run-time tree. Libraries keep the paths ldd shows (the loader's
+# default search path); OpenSSL's default CA paths (/usr/lib/ssl/cert.pem,
+# /usr/lib/ssl/certs) point at Debian's bundle, as on Debian.
+RUN set -eu \
+ && root=/rootfs \
+ && install -D -m 0755 build/service_state_exporter "$root/usr/bin/service_state_exporter" \
+ && ! ldd build/service_state_exporter | grep 'not found' \
+ && for lib in $(ldd build/service_state_exporter | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do \
+      cp --parents -L "$lib" "$root"; \
+    done \
+ && install -D -m 0644 /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt" \
+ && mkdir -p "$root/usr/lib/ssl" \
+ && ln -s /etc/ssl/certs/ca-certificates.crt "$root/usr/lib/ssl/cert.pem" \
+ && ln -s /etc/ssl/certs "$root/usr/lib/ssl/certs" \
+ && printf '%s\n' 'root:x:0:0:root:/root:/usr/sbin/nologin' \
+      'service_state_exporter:x:65532:65532:service_state_exporter:/nonexistent:/usr/sbin/nologin' \
+      >"$root/etc/passwd" \
+ && printf '%s\n' 'root:x:0:' 'service_state_exporter:x:65532:' >"$root/etc/group" \
+ && printf '%s\n' 'passwd: files' 'group: files' 'hosts: files dns' >"$root/etc/nsswitch.conf" \
+ && install -D -m 0644 config/example.yaml "$root/etc/service_state_exporter/config.yaml" \
+ && install -d -m 0750 /state \
+ && mkdir -m 1777 "$root/tmp" \
+ && chroot "$root" /usr/bin/service_state_exporter --version \
+ && chroot "$root" /usr/bin/service_state_exporter --config.check \
+      --config.file=/etc/service_state_exporter/config.yaml \
+ && du -sh "$root"
 
-FROM ${DEBIAN_IMAGE}
+FROM scratch
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="service_state_exporter" \
       org.opencontainers.image.description="Prometheus exporter of service lifecycle states and transitions" \
       org.opencontainers.image.source="https://github.com/giantswarm/service_state_exporter" \
       org.opencontainers.image.revision="${REVISION}"
-# The shared libraries the binary links (ldd), and CA certificates for
-# polling https:// services.
-RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libprometheus-cpp-core1.0 libboost-url1.81.0 libspdlog1.10 libfmt9 \
-      libyaml-cpp0.7 libssl3 zlib1g libcrypt1 libstdc++6 ca-certificates \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \
- && groupadd --system --gid 65532 service_state_exporter \
- && useradd --system --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent \
-      --shell /usr/sbin/nologin service_state_exporter \
- && install -d -o 65532 -g 65532 -m 0750 /var/lib/service_state_exporter
-COPY --from=build /src/build/service_state_exporter /usr/bin/service_state_exporter
-COPY config/example.yaml /etc/service_state_exporter/config.yaml
-# Fail the build, not the first start, when a library is missing or the
-# bundled config is invalid.
-RUN ! ldd /usr/bin/service_state_exporter | grep 'not found' \
- && /usr/bin/service_state_exporter --config.check --config.file=/etc/service_state_exporter/config.yaml
-
+COPY --from=build /rootfs/ /
+# The working directory, for a --storage.state-file on a volume.
+COPY --from=build --chown=65532:65532 /state/ /var/lib/service_state_exporter/
 USER 65532:65532
 WORKDIR /var/lib/service_state_exporter
 EXPOSE 9810

@@ -174,12 +174,12 @@ void AppendFamilyHeader(std::string_view name, std::string_view help,
   out += om && type == MetricType::Untyped ? "unknown" : TypeName(type);
   out += '\n';
   if (om) {
-    for (std::string_view unit : {"seconds", "bytes"}) {
-      if (EndsWith(name, std::string("_") + std::string(unit))) {
+    for (std::string_view unit : {"_seconds", "_bytes"}) {
+      if (EndsWith(name, unit)) {
         out += "# UNIT ";
         out.append(name);
         out += ' ';
-        out.append(unit);
+        out.append(unit.substr(1));  // the unit without its '_'
         out += '\n';
       }
     }

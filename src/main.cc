@@ -41,23 +41,32 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (flags.config_check) {
+    // One verdict per file, like promtool: the config, then the web config
+    // when one is given; the exit code is 1 when either is invalid.
+    int code = 0;
     try {
       sse::Config config = sse::LoadConfigFile(flags.config_file);
       std::cout << "SUCCESS: " << flags.config_file << " is valid ("
                 << config.services.size() << " services, "
                 << config.lists.size() << " lists, " << config.file_sd.size()
                 << " file_sd and " << config.http_sd.size()
-                << " http_sd blocks)\n";
-      if (!flags.web_config_file.empty()) {
+                << " http_sd blocks)" << std::endl;
+    } catch (const std::exception& e) {  // ConfigError
+      std::cerr << "FAILED: " << e.what() << "\n";
+      code = 1;
+    }
+    if (!flags.web_config_file.empty()) {
+      try {
         sse::WebConfig web = sse::LoadWebConfigFile(flags.web_config_file);
         if (web.tls) sse::CheckWebTls(*web.tls);
-        std::cout << "SUCCESS: " << flags.web_config_file << " is valid\n";
+        std::cout << "SUCCESS: " << flags.web_config_file << " is valid"
+                  << std::endl;
+      } catch (const std::exception& e) {  // ConfigError or unusable TLS
+        std::cerr << "FAILED: " << e.what() << "\n";
+        code = 1;
       }
-      return 0;
-    } catch (const std::exception& e) {  // ConfigError or unusable TLS files
-      std::cerr << "FAILED: " << e.what() << "\n";
-      return 1;
     }
+    return code;
   }
   sse::InitLogging(flags.log_level, flags.log_format);
   try {

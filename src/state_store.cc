@@ -154,8 +154,12 @@ void WriteFileAtomic(const std::string& path, std::string_view content) {
   std::filesystem::path target(path);
   std::filesystem::path dir = target.parent_path();
   if (dir.empty()) dir = ".";
-  std::string tmp =
-      (dir / ("." + target.filename().string() + ".tmp")).string();
+  // Appended, not "." + name + ".tmp": GCC 12 at -O3 warns falsely
+  // (-Wrestrict) on operator+(const char*, std::string&&).
+  std::string name = ".";
+  name += target.filename().string();
+  name += ".tmp";
+  std::string tmp = (dir / name).string();
   // A leftover (or planted) temp file goes first; then ours is made new.
   if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) {
     throw std::runtime_error("remove " + tmp + ": " + std::strerror(errno));

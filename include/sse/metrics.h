@@ -18,8 +18,8 @@
 
 namespace sse {
 
-/// Closed set of poll outcomes (README.md "How a poll becomes a state"); values
-/// of the `outcome` label of service_state_exporter_polls_total.
+/// Closed set of poll outcomes (docs/metrics.md "How a poll becomes a state");
+/// values of the `outcome` label of service_state_exporter_polls_total.
 enum class Outcome {
   kOk,
   kTimeout,

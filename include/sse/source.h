@@ -94,8 +94,8 @@ std::optional<std::string> ExtractJsonState(std::string_view body,
                                             std::string& error);
 
 /// Turns one HTTP result into an observation for `service` according to its
-/// source (README.md "How a poll becomes a state"): transport failures are
-/// `unreachable`, unusable bodies `unknown`. Never throws.
+/// source (docs/metrics.md "How a poll becomes a state"): transport failures
+/// are `unreachable`, unusable bodies `unknown`. Never throws.
 Observation ObserveService(const ServiceConfig& service,
                            const HttpResult& http);
 

@@ -37,8 +37,8 @@ struct ObserveResult {
   bool cap_reached = false;      ///< true the first time the cap maps a state
 };
 
-/// Counters and states of one service that survive restarts (README.md "State
-/// file").
+/// Counters and states of one service that survive restarts (docs/operations.md
+/// "State file").
 struct PersistedService {
   std::string type;
   std::string state;
@@ -60,7 +60,7 @@ struct ServiceView {
   std::map<std::pair<std::string, std::string>, std::uint64_t> transitions;
 };
 
-/// The per-service state machine (README.md "Metrics"). Observations in,
+/// The per-service state machine (docs/metrics.md). Observations in,
 /// commits and metric updates out; no I/O and no clock of its own (time is
 /// passed in as Unix seconds). Not thread-safe: use from one thread (or
 /// strand).

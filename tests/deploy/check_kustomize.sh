@@ -19,34 +19,9 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$REPO_ROOT"
 
-# A kubectl whose kustomize can render components. `kubectl` on PATH comes
-# first, but on these machines /usr/bin/kubectl may be the Google Cloud SDK's
-# dispatcher, seen replaced by a stub that only prints "v1.20.2" and renders
-# nothing; the SDK's versioned binaries beside it are real. $KUBECTL wins.
-# A candidate must report kustomize >= 4 and render a one-object
-# kustomization, so a stub or a too-old kubectl is never used.
-kubectl_renders() {
-  local k="$1" major probe
-  major="$("$k" version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\{0,1\}\([0-9]*\).*/\1/p')"
-  [[ -n "$major" && "$major" -ge 4 ]] || return 1
-  probe="$(mktemp -d)"
-  printf 'resources: [cm.yaml]\n' >"$probe/kustomization.yaml"
-  printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: probe}\n' >"$probe/cm.yaml"
-  "$k" kustomize "$probe" 2>/dev/null | grep -q '^kind: ConfigMap'
-  local rc=$?
-  rm -rf "$probe"
-  return $rc
-}
-KUBECTL_BIN=""
-candidates=()
-[[ -n "${KUBECTL:-}" ]] && candidates+=("$KUBECTL")
-command -v kubectl >/dev/null && candidates+=("$(command -v kubectl)")
-mapfile -t -O "${#candidates[@]}" candidates < <(ls -d /usr/lib/google-cloud-sdk/bin/kubectl.1.* 2>/dev/null | sort -rV)
-for k in "${candidates[@]}"; do
-  if kubectl_renders "$k"; then KUBECTL_BIN="$k"; break; fi
-done
-[[ -n "$KUBECTL_BIN" ]] ||
-  fail "no kubectl with kustomize >= 4 (components) that renders; tried: ${candidates[*]:-none}. Use kubectl >= 1.21 (the machine image has /usr/lib/google-cloud-sdk/bin/kubectl.1.32) or set KUBECTL"
+# A kubectl whose kustomize can render components (lib/kubectl.sh).
+source "$DEPLOY_TESTS/lib/kubectl.sh"
+find_kubectl || fail "no kubectl with kustomize >= 4 (components) that renders; tried: $KUBECTL_TRIED. $KUBECTL_HOW"
 echo "using $KUBECTL_BIN ($("$KUBECTL_BIN" version --client 2>/dev/null | tr '\n' ' '))"
 ensure_node_modules
 binary="$(exporter_binary)"

@@ -4,7 +4,10 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "exporter_rig.h"
 #include "support/fake_service.h"
@@ -333,6 +336,50 @@ TEST_CASE(
   REQUIRE(sse::test::RunCommand({SSE_BINARY, "--bogus"}, output) == 2);
   REQUIRE(sse::test::RunCommand({SSE_BINARY, "--version"}, output) == 0);
   REQUIRE(output.find("service_state_exporter, version") != std::string::npos);
+}
+
+// One verdict per file: a valid config with an invalid web config is not
+// "SUCCESS ... valid" followed by "FAILED", and both files are checked.
+TEST_CASE("config check gives one verdict per file and exits with it",
+          "[exporter]") {
+  const std::string config = SSE_SOURCE_DIR "/config/example.yaml";
+  const std::string bad_config =
+      SSE_SOURCE_DIR "/tests/data/config/invalid-duplicate-name.yaml";
+  const std::string web =
+      SSE_SOURCE_DIR "/tests/data/web_config/valid-empty.yml";
+  const std::string bad_web =
+      SSE_SOURCE_DIR "/tests/data/web_config/invalid-plain-password.yml";
+  struct Case {
+    std::string config, web;
+    int code;
+    std::vector<std::string> verdicts;
+  };
+  const std::vector<Case> cases = {
+      {config, web, 0, {"SUCCESS: " + config, "SUCCESS: " + web}},
+      {config, bad_web, 1, {"SUCCESS: " + config, "FAILED: " + bad_web}},
+      {bad_config, web, 1, {"FAILED: " + bad_config, "SUCCESS: " + web}},
+      {bad_config, bad_web, 1, {"FAILED: " + bad_config, "FAILED: " + bad_web}},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.config, c.web);
+    std::string output;
+    REQUIRE(sse::test::RunCommand(
+                {SSE_BINARY, "--config.check", "--config.file=" + c.config,
+                 "--web.config.file=" + c.web},
+                output) == c.code);
+    std::vector<std::string> verdicts;
+    std::istringstream lines(output);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.starts_with("SUCCESS: ") || line.starts_with("FAILED: ")) {
+        verdicts.push_back(line);
+      }
+    }
+    CAPTURE(output);
+    REQUIRE(verdicts.size() == c.verdicts.size());
+    for (std::size_t i = 0; i < verdicts.size(); ++i) {
+      CHECK(verdicts[i].starts_with(c.verdicts[i]));
+    }
+  }
 }
 
 TEST_CASE("a port in use fails start-up with exit code 1", "[exporter]") {

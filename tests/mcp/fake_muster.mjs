@@ -11,7 +11,8 @@
 // Where each behaviour comes from (repository giantswarm/muster unless said
 // otherwise; re-check there when muster changes):
 // - The two generations. --mode=meta (muster >= v0.0.212): tools/list shows
-//   only the 11 meta-tools of docs/reference/mcp-tools.md ("MCP clients see
+//   only the 11 meta-tools of muster's MCP tools reference
+//   (https://github.com/giantswarm/muster/blob/main/docs/reference/mcp-tools.md: "MCP clients see
 //   only these 11 meta-tools"); internal/metatools/handlers.go ExecuteTool
 //   dispatches them (newer versions add filter_resources / filter_prompts,
 //   not listed here). --mode=direct (older muster): the core tools are MCP

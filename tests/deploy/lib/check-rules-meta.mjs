@@ -1,6 +1,6 @@
 // Checks deploy/prometheus/rules.yml beyond what promtool checks.
 //
-// usage: node check-rules-meta.mjs RULES.yml TESTS_DIR RUNBOOK.md KNOWN_METRICS.txt
+// usage: node check-rules-meta.mjs RULES.yml TESTS_DIR RUNBOOK_MARKDOWN KNOWN_METRICS.txt
 //
 // - the alerts issue 5 names exist;
 // - each alert has a severity label and summary, description and
@@ -19,7 +19,7 @@ import { analyse, knownMetrics } from "./promql.mjs";
 
 const [rulesFile, testsDir, runbookFile, knownFile] = process.argv.slice(2);
 if (!knownFile) {
-  console.error("usage: node check-rules-meta.mjs RULES.yml TESTS_DIR RUNBOOK.md KNOWN_METRICS.txt");
+  console.error("usage: node check-rules-meta.mjs RULES.yml TESTS_DIR RUNBOOK_MARKDOWN KNOWN_METRICS.txt");
   process.exit(2);
 }
 const RUNBOOK_URL = "https://github.com/giantswarm/service_state_exporter/blob/main/docs/runbook.md";
