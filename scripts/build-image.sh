@@ -109,19 +109,8 @@ EOF
 export CONTAINERS_CONF="$work/containers.conf" CONTAINERS_STORAGE_CONF="$work/storage.conf"
 
 # 3. The base image, debian:bookworm-slim, made locally.
-host_uri() { # first URI of the host's apt sources whose suite matches $1
-  local suite="$1"
-  if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
-    awk -v s="$suite" '/^URIs:/ { u = $2 } /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == s) { print u; exit } }' \
-      /etc/apt/sources.list.d/debian.sources
-  elif [[ -f /etc/apt/sources.list ]]; then
-    awk -v s="$suite" '$1 == "deb" && $3 == s { print $2; exit }' /etc/apt/sources.list
-  fi
-}
-mirror="${DEBIAN_MIRROR:-$(host_uri bookworm)}"
-mirror="${mirror:-http://deb.debian.org/debian}"
-security="$(host_uri bookworm-security)"
-security="${security:-http://deb.debian.org/debian-security}"
+# shellcheck source=scripts/lib/debian-mirror.sh
+source "$repo/scripts/lib/debian-mirror.sh"
 base=docker.io/library/debian:bookworm-slim
 if [[ -n "${SSE_IMAGE_BASE_TAR:-}" && -s "$SSE_IMAGE_BASE_TAR" ]]; then
   say "importing the base image from $SSE_IMAGE_BASE_TAR"
