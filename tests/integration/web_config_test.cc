@@ -609,6 +609,9 @@ TEST_CASE("TLS: memory taken by 600 abandoned handshakes is given back",
       "peak, %.1f MB after\n",
       baseline / 1e6, peak / 1e6, after / 1e6);
   CAPTURE(baseline, peak, after);
+#if !defined(__SANITIZE_ADDRESS__)
+  // ASan keeps freed memory in its quarantine: nothing to measure there.
   REQUIRE(after <= allowed);
+#endif
   REQUIRE(rig.Get("/metrics").status == 200);
 }
