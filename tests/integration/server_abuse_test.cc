@@ -26,8 +26,9 @@ std::string Config(const std::string& url) {
 }
 
 double OkPolls(ExporterRig& rig) {
-  return rig.Value("service_state_exporter_polls_total",
-                   {{"service_name", "fake"}, {"outcome", "ok"}})
+  return rig
+      .Value("service_state_exporter_polls_total",
+             {{"service_name", "fake"}, {"outcome", "ok"}})
       .value_or(0);
 }
 
@@ -60,11 +61,15 @@ int Count(const std::string& text, const std::string& needle) {
 
 }  // namespace
 
-TEST_CASE("slowloris clients are cut at the read timeout while scrapers and polls go on",
-          "[abuse]") {
+TEST_CASE(
+    "slowloris clients are cut at the read timeout while scrapers and polls go "
+    "on",
+    "[abuse]") {
   FakeService fake;
   ExporterRig rig(Config(fake.Url("/status")), {"--web.read-timeout=1s"});
-  REQUIRE(rig.WaitValue("muster_service_up", {{"service_name", "fake"}, {"service_type", "service"}}, 1));
+  REQUIRE(rig.WaitValue("muster_service_up",
+                        {{"service_name", "fake"}, {"service_type", "service"}},
+                        1));
   const double polls_before = OkPolls(rig);
 
   struct Slow {
@@ -76,7 +81,8 @@ TEST_CASE("slowloris clients are cut at the read timeout while scrapers and poll
   for (int i = 0; i < 30; ++i) {
     Slow s{std::make_unique<RawConnection>(rig.port()), Clock::now(), {}};
     // Half of them stop inside the request line, half inside the headers.
-    s.conn->Send(i % 2 ? "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: " : "GET /met");
+    s.conn->Send(i % 2 ? "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: "
+                       : "GET /met");
     slow.push_back(std::move(s));
   }
   const auto start = Clock::now();
@@ -85,7 +91,8 @@ TEST_CASE("slowloris clients are cut at the read timeout while scrapers and poll
       if (s.closed_after) continue;
       s.conn->Send("a");  // one more byte: never a complete request
       if (s.conn->PeerClosed()) {
-        s.closed_after = std::chrono::duration<double>(Clock::now() - s.opened).count();
+        s.closed_after =
+            std::chrono::duration<double>(Clock::now() - s.opened).count();
       }
     }
     ScrapePromptly(rig.port());
@@ -108,7 +115,9 @@ TEST_CASE("idle connections beyond max_connections do not lock out a scraper",
   FakeService fake;
   ExporterRig rig(Config(fake.Url("/status")),
                   {"--web.max-connections=8", "--web.read-timeout=60s"});
-  REQUIRE(rig.WaitValue("muster_service_up", {{"service_name", "fake"}, {"service_type", "service"}}, 1));
+  REQUIRE(rig.WaitValue("muster_service_up",
+                        {{"service_name", "fake"}, {"service_type", "service"}},
+                        1));
   const double polls_before = OkPolls(rig);
   const auto start = Clock::now();
 
@@ -123,7 +132,8 @@ TEST_CASE("idle connections beyond max_connections do not lock out a scraper",
     REQUIRE(idle.front()->WaitClosed(2s));
     REQUIRE_FALSE(idle.back()->PeerClosed());
     // A flood of idle connections: every new scraper is still served.
-    for (int i = 0; i < 100; ++i) idle.push_back(std::make_unique<RawConnection>(rig.port()));
+    for (int i = 0; i < 100; ++i)
+      idle.push_back(std::make_unique<RawConnection>(rig.port()));
     for (int i = 0; i < 10; ++i) ScrapePromptly(rig.port());
   }
 
@@ -132,19 +142,22 @@ TEST_CASE("idle connections beyond max_connections do not lock out a scraper",
     for (int i = 0; i < 8; ++i) {
       kept.push_back(std::make_unique<RawConnection>(rig.port()));
       kept.back()->Send("GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n");
-      REQUIRE(Count(kept.back()->ReadUntil("Healthy", 1, 2s), "HTTP/1.1 200") == 1);
+      REQUIRE(Count(kept.back()->ReadUntil("Healthy", 1, 2s), "HTTP/1.1 200") ==
+              1);
       std::this_thread::sleep_for(30ms);
     }
     ScrapePromptly(rig.port());
     REQUIRE(kept.front()->WaitClosed(2s));
     // The others stay usable.
     kept.back()->Send("GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n");
-    REQUIRE(Count(kept.back()->ReadUntil("HTTP/1.1 200", 2, 2s), "HTTP/1.1 200") == 2);
+    REQUIRE(Count(kept.back()->ReadUntil("HTTP/1.1 200", 2, 2s),
+                  "HTTP/1.1 200") == 2);
   }
 
   std::this_thread::sleep_for(500ms);
-  RequirePollsWentOn(polls_before, OkPolls(rig),
-                     std::chrono::duration<double>(Clock::now() - start).count());
+  RequirePollsWentOn(
+      polls_before, OkPolls(rig),
+      std::chrono::duration<double>(Clock::now() - start).count());
 }
 
 TEST_CASE("oversize request line, headers and bodies are refused", "[abuse]") {
@@ -157,24 +170,31 @@ TEST_CASE("oversize request line, headers and bodies are refused", "[abuse]") {
   };
   const std::string big(20 * 1024, 'a');
   auto c = GENERATE_COPY(
-      Case{"request line", "GET /metrics?" + big + " HTTP/1.1\r\nHost: x\r\n\r\n",
+      Case{"request line",
+           "GET /metrics?" + big + " HTTP/1.1\r\nHost: x\r\n\r\n",
            "HTTP/1.1 431"},
-      Case{"one header", "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + big + "\r\n\r\n",
+      Case{"one header",
+           "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + big + "\r\n\r\n",
            "HTTP/1.1 431"},
       Case{"many headers",
            [] {
              std::string r = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
-             for (int i = 0; i < 2000; ++i) r += "X-H" + std::to_string(i) + ": v\r\n";
+             for (int i = 0; i < 2000; ++i)
+               r += "X-H" + std::to_string(i) + ": v\r\n";
              return r + "\r\n";
            }(),
            "HTTP/1.1 431"},
       Case{"declared body",
-           "POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n",
+           "POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: "
+           "1000000\r\n\r\n",
            "HTTP/1.1 413"},
       Case{"chunked body",
            [] {
-             std::string r = "POST /-/reload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
-             for (int i = 0; i < 80; ++i) r += "400\r\n" + std::string(1024, 'b') + "\r\n";
+             std::string r =
+                 "POST /-/reload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                 "chunked\r\n\r\n";
+             for (int i = 0; i < 80; ++i)
+               r += "400\r\n" + std::string(1024, 'b') + "\r\n";
              return r + "0\r\n\r\n";
            }(),
            "HTTP/1.1 413"});
@@ -189,7 +209,8 @@ TEST_CASE("oversize request line, headers and bodies are refused", "[abuse]") {
   ScrapePromptly(rig.port());
 }
 
-TEST_CASE("pipelined requests are answered in order on one connection", "[abuse]") {
+TEST_CASE("pipelined requests are answered in order on one connection",
+          "[abuse]") {
   FakeService fake;
   ExporterRig rig(Config(fake.Url("/status")));
   RawConnection conn(rig.port());
@@ -228,24 +249,35 @@ TEST_CASE("HTTP/1.0, bad methods and garbage get bounded answers", "[abuse]") {
     const char* status;  // expected start of the answer; empty: just closed
   };
   auto c = GENERATE(
-      Case{"HTTP/1.0 without Host", "GET /-/healthy HTTP/1.0\r\n\r\n", "HTTP/1.0 200"},
-      Case{"unknown method", "FOO /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      Case{"HTTP/1.0 without Host", "GET /-/healthy HTTP/1.0\r\n\r\n",
+           "HTTP/1.0 200"},
+      Case{"unknown method",
+           "FOO /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
            "HTTP/1.1 405"},
-      Case{"lower-case method", "get /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      Case{"lower-case method",
+           "get /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
            "HTTP/1.1 405"},
-      Case{"DELETE", "DELETE /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      Case{"DELETE",
+           "DELETE /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
            "HTTP/1.1 405"},
-      Case{"CONNECT", "CONNECT example.com:443 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      Case{"CONNECT",
+           "CONNECT example.com:443 HTTP/1.1\r\nHost: x\r\nConnection: "
+           "close\r\n\r\n",
            "HTTP/1.1 404"},
-      Case{"TRACE", "TRACE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "HTTP/1.1 405"},
+      Case{"TRACE", "TRACE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+           "HTTP/1.1 405"},
       Case{"HTTP/0.9", "GET /metrics\r\n\r\n", "HTTP/1.1 400"},
-      Case{"bad version", "GET /metrics HTTP/9.9x\r\nHost: x\r\n\r\n", "HTTP/1.1 400"},
-      Case{"control byte in method", std::string("GE\x01T / HTTP/1.1\r\n\r\n"), "HTTP/1.1 400"},
+      Case{"bad version", "GET /metrics HTTP/9.9x\r\nHost: x\r\n\r\n",
+           "HTTP/1.1 400"},
+      Case{"control byte in method", std::string("GE\x01T / HTTP/1.1\r\n\r\n"),
+           "HTTP/1.1 400"},
       Case{"NUL in target", "GET /me\0trics HTTP/1.1\r\n\r\n"s, "HTTP/1.1 400"},
       Case{"bare LF", "GET /metrics HTTP/1.1\nHost: x\n\n", "HTTP/1.1 400"},
-      Case{"bad header line", "GET /metrics HTTP/1.1\r\nno colon here\r\n\r\n", "HTTP/1.1 400"},
+      Case{"bad header line", "GET /metrics HTTP/1.1\r\nno colon here\r\n\r\n",
+           "HTTP/1.1 400"},
       Case{"bad content-length",
-           "POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", "HTTP/1.1 400"},
+           "POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+           "HTTP/1.1 400"},
       Case{"TLS client hello", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"s,
            "HTTP/1.1 400"});
   CAPTURE(c.what);
@@ -259,10 +291,13 @@ TEST_CASE("HTTP/1.0, bad methods and garbage get bounded answers", "[abuse]") {
   REQUIRE(rig.process().running());
 }
 
-TEST_CASE("clients that vanish mid-request or mid-response do not hurt", "[abuse]") {
+TEST_CASE("clients that vanish mid-request or mid-response do not hurt",
+          "[abuse]") {
   FakeService fake;
   ExporterRig rig(Config(fake.Url("/status")));
-  REQUIRE(rig.WaitValue("muster_service_up", {{"service_name", "fake"}, {"service_type", "service"}}, 1));
+  REQUIRE(rig.WaitValue("muster_service_up",
+                        {{"service_name", "fake"}, {"service_type", "service"}},
+                        1));
   const double polls_before = OkPolls(rig);
   const auto start = Clock::now();
   for (int i = 0; i < 200; ++i) {
@@ -275,7 +310,9 @@ TEST_CASE("clients that vanish mid-request or mid-response do not hurt", "[abuse
         conn.Send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
         break;
       case 2:
-        conn.Send("GET /api/v1/services HTTP/1.1\r\nHost: x\r\n\r\nGET /metrics HTTP/1.1\r\n");
+        conn.Send(
+            "GET /api/v1/services HTTP/1.1\r\nHost: x\r\n\r\nGET /metrics "
+            "HTTP/1.1\r\n");
         break;
       default:
         break;
@@ -284,8 +321,9 @@ TEST_CASE("clients that vanish mid-request or mid-response do not hurt", "[abuse
   }
   ScrapePromptly(rig.port());
   std::this_thread::sleep_for(500ms);
-  RequirePollsWentOn(polls_before, OkPolls(rig),
-                     std::chrono::duration<double>(Clock::now() - start).count());
+  RequirePollsWentOn(
+      polls_before, OkPolls(rig),
+      std::chrono::duration<double>(Clock::now() - start).count());
   // No connection is left behind (all 200 are gone within the read timeout).
   const int fds = sse::test::CountOpenFds(rig.process().pid());
   CAPTURE(fds);
@@ -296,14 +334,16 @@ TEST_CASE("a scraper that never reads its response is cut at the write timeout",
           "[abuse]") {
   FakeService fake;
   // Enough services for a /metrics response of most of a MiB.
-  std::string yaml = "global:\n  poll_interval: 1s\n  poll_timeout: 1s\nservices:\n";
+  std::string yaml =
+      "global:\n  poll_interval: 1s\n  poll_timeout: 1s\nservices:\n";
   for (int i = 0; i < 1000; ++i) {
-    yaml += "  - {name: service-with-a-long-name-" + std::to_string(i) + ", url: '" +
-            fake.Url("/status") + "', source: json}\n";
+    yaml += "  - {name: service-with-a-long-name-" + std::to_string(i) +
+            ", url: '" + fake.Url("/status") + "', source: json}\n";
   }
   ExporterRig rig(yaml, {"--web.write-timeout=1s"});
   REQUIRE(sse::test::WaitFor(
-      [&] { return sse::test::HttpGet(rig.port(), "/-/ready").status == 200; }, 15s));
+      [&] { return sse::test::HttpGet(rig.port(), "/-/ready").status == 200; },
+      15s));
   const auto size = sse::test::HttpGet(rig.port(), "/metrics").body.size();
   CAPTURE(size);
   REQUIRE(size > 256u << 10);
@@ -311,7 +351,8 @@ TEST_CASE("a scraper that never reads its response is cut at the write timeout",
   // Each pipelines 20 scrapes: more than socket buffers on both ends hold
   // (up to 4 MiB on the sending side), so the server's write stalls.
   std::string requests;
-  for (int i = 0; i < 20; ++i) requests += "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (int i = 0; i < 20; ++i)
+    requests += "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
   std::vector<std::unique_ptr<RawConnection>> stalled;
   for (int i = 0; i < 5; ++i) {
     stalled.push_back(std::make_unique<RawConnection>(rig.port(), 4096));
@@ -320,7 +361,8 @@ TEST_CASE("a scraper that never reads its response is cut at the write timeout",
   // Meanwhile everyone else is served.
   const auto start = Clock::now();
   for (int i = 0; i < 5; ++i) {
-    auto reply = sse::test::HttpRequest(rig.port(), "GET", "/-/healthy", {}, 5s);
+    auto reply =
+        sse::test::HttpRequest(rig.port(), "GET", "/-/healthy", {}, 5s);
     CAPTURE(reply.error);
     REQUIRE(reply.status == 200);
     std::this_thread::sleep_for(100ms);
@@ -395,8 +437,8 @@ TEST_CASE(
   const std::string log = (dir.path() / "exporter.log").string();
   constexpr int kNoFile = 64;
   sse::test::Process exporter(
-      {prlimit, "--nofile=" + std::to_string(kNoFile) + ":" +
-                    std::to_string(kNoFile),
+      {prlimit,
+       "--nofile=" + std::to_string(kNoFile) + ":" + std::to_string(kNoFile),
        "--", SSE_BINARY, "--config.file=" + config,
        "--web.listen-address=127.0.0.1:" + std::to_string(port),
        "--log.level=debug"},
@@ -412,9 +454,7 @@ TEST_CASE(
     idle.push_back(std::make_unique<RawConnection>(port));
   }
   REQUIRE(sse::test::WaitFor(
-      [&] {
-        return sse::test::CountOpenFds(exporter.pid()) >= kNoFile - 1;
-      },
+      [&] { return sse::test::CountOpenFds(exporter.pid()) >= kNoFile - 1; },
       5s));
   const auto start = Clock::now();
   int answered = 0, asked = 0;
@@ -427,7 +467,8 @@ TEST_CASE(
   }
   const std::string text = exporter.log();
   const int logged = Count(text, "accept failed");
-  CAPTURE(asked, answered, logged, text.substr(text.size() > 3000 ? text.size() - 3000 : 0));
+  CAPTURE(asked, answered, logged,
+          text.substr(text.size() > 3000 ? text.size() - 3000 : 0));
   // Nobody hangs in the backlog: every request got an answer.
   REQUIRE(answered == asked);
   // One line, maybe a second with a count of the suppressed ones; not one
