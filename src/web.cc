@@ -63,6 +63,17 @@ bool FramingOk(const http::request<http::string_body>& req) {
   return beast::iequals(value, "chunked");
 }
 
+WebResponse InternalError() {
+  return MakeResponse(500, "text/plain; charset=utf-8", "internal error\n");
+}
+
+// The answer to a request whose handler threw: logged, then a 500.
+WebResponse HandlerFailed(std::string_view target, const std::exception& e) {
+  Log(LogLevel::kError, "handler failed",
+      {{"path", std::string(target)}, {"err", e.what()}});
+  return InternalError();
+}
+
 std::string RemoteAddress(const tcp::socket& socket) {
   boost::system::error_code ec;
   auto ep = socket.remote_endpoint(ec);
@@ -187,8 +198,8 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
   WebHandler handler;
   tcp::acceptor acceptor;
   std::set<SessionState*> sessions;
-  std::size_t evicted =
-      0;  // sessions closed by Evict() that have not ended yet
+  // Sessions closed by Evict() that have not ended yet.
+  std::size_t evicted = 0;
   std::shared_ptr<const Security> security = std::make_shared<Security>();
   // bcrypt runs here, one at a time, never on the I/O thread.
   net::thread_pool auth_pool{1};
@@ -341,8 +352,7 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
       run(response);
     } catch (const std::exception& e) {
       Log(LogLevel::kError, failure, {{"err", e.what()}});
-      response =
-          MakeResponse(500, "text/plain; charset=utf-8", "internal error\n");
+      response = InternalError();
     }
   }
 
@@ -426,8 +436,7 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
       auto& req = parser.get();
       WebResponse response;
       bool authorized = true;
-      bool close = false;    // answer, then close the connection
-      bool refused = false;  // no room for another bcrypt check
+      bool refused = false;  // no room for another bcrypt check: 429, close
       if (sec.auth) {
         // No temporaries in the co_await expression: GCC 12 destroys such
         // temporaries twice (a double free).
@@ -461,7 +470,6 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
         response = MakeResponse(429, "text/plain; charset=utf-8",
                                 "Too Many Requests\n");
         response.headers.emplace_back("Retry-After", "1");
-        close = true;
       } else if (!authorized) {
         Log(LogLevel::kDebug, "unauthorized request",
             {{"path", std::string(req.target())},
@@ -474,10 +482,7 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
         try {
           response = handler(MakeRequest(req, lowest.socket()));
         } catch (const std::exception& e) {
-          Log(LogLevel::kError, "handler failed",
-              {{"path", std::string(req.target())}, {"err", e.what()}});
-          response = MakeResponse(500, "text/plain; charset=utf-8",
-                                  "internal error\n");
+          response = HandlerFailed(req.target(), e);
         }
       }
       if (response.later) {
@@ -485,8 +490,6 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
         // or Stop()), then go on with its answer.
         auto later = std::move(response.later);
         auto pending = std::make_shared<Later>(executor, options.write_timeout);
-        state.later = &pending->timer;
-        bool failed = false;
         try {
           later([pending](WebResponse r) {
             if (pending->gone || pending->answer) return;
@@ -495,25 +498,18 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
             pending->timer.cancel();
           });
         } catch (const std::exception& e) {
-          Log(LogLevel::kError, "handler failed",
-              {{"path", std::string(req.target())}, {"err", e.what()}});
-          failed = true;
+          pending->answer = HandlerFailed(req.target(), e);
         }
-        if (!failed && !pending->answer) {
+        if (!pending->answer) {
+          state.later = &pending->timer;
           auto waited = co_await pending->timer.async_wait(kUseTuple);
           (void)waited;
+          state.later = nullptr;
         }
-        state.later = nullptr;
         pending->gone = true;
-        if (failed) {
-          response = MakeResponse(500, "text/plain; charset=utf-8",
-                                  "internal error\n");
-        } else if (pending->answer) {
-          response = std::move(*pending->answer);
-        } else {
-          // Timed out or stopping: nothing to say.
-          co_return true;
-        }
+        // Timed out or stopping: nothing to say.
+        if (!pending->answer) co_return true;
+        response = std::move(*pending->answer);
       }
       // The answer: `response`, or a heavy job's response shared with
       // other requests (kept alive here until it is written).
@@ -562,7 +558,7 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
           static_cast<http::status>(answer.status), req.version()};
       res.set(http::field::content_type, answer.content_type);
       for (const auto& [name, value] : answer.headers) res.set(name, value);
-      const bool keep_alive = req.keep_alive() && !stopping && !close;
+      const bool keep_alive = req.keep_alive() && !stopping && !refused;
       res.keep_alive(keep_alive);
       res.body() = {answer.body.data(), answer.body.size()};
       res.prepare_payload();

@@ -111,6 +111,7 @@ class BasicAuthenticator {
   };
   static std::optional<Credentials> Decode(std::string_view authorization);
   Digest Key(const Credentials& c, const std::string& hash) const;
+  void RememberFailure(const Digest& key);
 
   /// Failed credentials remembered at most.
   static constexpr std::size_t kMaxFailures = 4096;
@@ -120,8 +121,6 @@ class BasicAuthenticator {
   mutable std::mutex mutex_;
   /// Per user, the key of the last credentials that verified.
   std::map<std::string, Digest> verified_;
-  void RememberFailure(const Digest& key);
-
   /// Keys of credentials that failed and until when they count as failed;
   /// the same in the order they were added (expiry order).
   std::map<Digest, std::chrono::steady_clock::time_point> failed_;
