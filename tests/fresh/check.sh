@@ -111,12 +111,19 @@ say "1. bash scripts/run.sh (log: $root/run.log)"
 chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   bash -c 'cd /src/sse && exec bash scripts/run.sh' >"$root/run.log" 2>&1 &
 run_pid=$!
+# The series shows 0 until the exporter's first poll of itself (spread over
+# the 15 s poll interval): wait up to a minute from its first sight for 1.
 up=no
+seen=
+up_line='^muster_service_up{service_name="service_state_exporter",service_type="exporter"} 1$'
 while kill -0 "$run_pid" 2>/dev/null && ((SECONDS - t1 < 3600)); do
   if [[ -x "$root/usr/bin/curl" ]] &&
     in_root bash -c 'curl -s localhost:9810/metrics | grep muster_service_up' >"$root/curl.out" 2>/dev/null; then
-    up=yes
-    break
+    seen=${seen:-$SECONDS}
+    if grep -q "$up_line" "$root/curl.out" || ((SECONDS - seen > 60)); then
+      up=yes
+      break
+    fi
   fi
   sleep 5
 done
@@ -126,7 +133,7 @@ if [[ $up != yes ]]; then
 fi
 say "1. run.sh: up after $((SECONDS - t1))s; curl -s localhost:9810/metrics | grep muster_service_up:"
 sed 's/^/     /' "$root/curl.out"
-grep -q '^muster_service_up{service_name="service_state_exporter",service_type="exporter"} 1$' "$root/curl.out" ||
+grep -q "$up_line" "$root/curl.out" ||
   die "run.sh: the exporter is not up 1"
 grep -E '^setup:|^run.sh:' "$root/run.log" | sed 's/^/     /'
 pid="$run_pid"
