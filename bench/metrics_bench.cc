@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
-#include "sse/exposition.h"
-#include "sse/handlers.h"
-#include "sse/metrics.h"
-#include "sse/tracker.h"
+#include "sse/core/exposition.h"
+#include "sse/web/render.h"
+#include "sse/core/metrics.h"
+#include "sse/core/tracker.h"
 
 namespace {
 

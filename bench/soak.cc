@@ -38,7 +38,7 @@
 #include <tuple>
 #include <vector>
 
-#include "sse/units.h"
+#include "sse/util/units.h"
 #include "support/test_util.h"
 
 namespace {

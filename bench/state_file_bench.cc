@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "sse/state_store.h"
+#include "sse/app/state_file.h"
 
 namespace {
 

@@ -17,6 +17,8 @@ build_packages=(
 )
 test_packages=(
   prometheus clang libclang-rt-14-dev curl openssl
+  # the format check of .ci/run (scripts/check-format.sh)
+  clang-format
   # headless browser for the landing page test; the Python client's strict
   # OpenMetrics parser lints our OpenMetrics output (promtool cannot)
   chromium python3-prometheus-client

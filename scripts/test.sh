@@ -38,11 +38,13 @@ if [[ "${1:-}" == "--sanitize" ]]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   CC=gcc CXX=g++ bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug \
-    -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DSSE_SANITIZE=ON
+    -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DSSE_SANITIZE=ON \
+    -DSSE_WERROR="${SSE_WERROR:-OFF}"
   cd build-asan
   ctest --output-on-failure -j2 --timeout 300 -LE 'deploy|image|fuzz|bench'
 else
-  bash scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  bash scripts/build.sh build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DSSE_WERROR="${SSE_WERROR:-OFF}"
   cd build
   ctest --output-on-failure -j2 --timeout 600 -LE 'image|fuzz|bench'
 fi

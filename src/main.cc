@@ -7,13 +7,13 @@
 #include <malloc.h>
 #endif
 
-#include "sse/app.h"
-#include "sse/config.h"
-#include "sse/flags.h"
-#include "sse/log.h"
+#include "sse/app/app.h"
+#include "sse/config/config.h"
+#include "sse/config/flags.h"
+#include "sse/util/log.h"
 #include "sse/version.h"
-#include "sse/web.h"
-#include "sse/web_config.h"
+#include "sse/web/server.h"
+#include "sse/config/web_config.h"
 
 int main(int argc, char** argv) {
 #ifdef __GLIBC__

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "fuzz_util.h"
-#include "sse/config.h"
+#include "sse/config/config.h"
 
 namespace {
 

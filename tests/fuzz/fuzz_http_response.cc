@@ -1,4 +1,4 @@
-// Fuzzes HTTP response handling as the client does it (src/http_response.cc):
+// Fuzzes HTTP response handling as the client does it (src/http/response.cc):
 // the Beast parser with our limits, error classification, and redirect
 // resolution of whatever Location a response carries.
 //
@@ -10,7 +10,7 @@
 #include <string>
 
 #include "fuzz_util.h"
-#include "sse/http_response.h"
+#include "sse/http/response.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return -1;

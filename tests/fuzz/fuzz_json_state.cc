@@ -1,5 +1,5 @@
 // Fuzzes JSON state extraction (pointer + state_map) and the state string
-// checks, i.e. everything a hostile body can reach in src/source.cc.
+// checks, i.e. everything a hostile body can reach in src/probe/source.cc.
 //
 // Input: first line = JSON pointer, the rest = body.
 
@@ -9,7 +9,8 @@
 #include <string_view>
 
 #include "fuzz_util.h"
-#include "sse/source.h"
+#include "sse/probe/prober.h"
+#include "sse/probe/source.h"
 
 namespace {
 
@@ -58,7 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     sse::HttpResult http;
     http.status = status;
     http.body = std::string(body);
-    const sse::Observation obs = sse::ObserveService(service, http);
+    const sse::Probe obs = sse::ObserveService(service, http);
     if (obs.outcome == sse::Outcome::kOk) {
       if (!UsableLabel(obs.state)) sse::fuzz::Fail("ok observation with an unusable state");
       if (!obs.error.empty()) sse::fuzz::Fail("ok observation with an error");

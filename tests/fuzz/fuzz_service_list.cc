@@ -13,9 +13,9 @@
 #include <string_view>
 
 #include "fuzz_util.h"
-#include "sse/discovery.h"
-#include "sse/list_source.h"
-#include "sse/mcp.h"
+#include "sse/discovery/target_groups.h"
+#include "sse/probe/list_source.h"
+#include "sse/probe/mcp.h"
 
 namespace {
 

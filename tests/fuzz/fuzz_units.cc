@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "fuzz_util.h"
-#include "sse/units.h"
+#include "sse/util/units.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "exporter_rig.h"
+#include "sse/util/text.h"
 #include "support/fake_service.h"
 #include "support/pki.h"
 #include "support/test_util.h"
@@ -59,24 +60,7 @@ std::string Htpasswd(const std::string& user, const std::string& password,
 }
 
 std::string BasicHeader(const std::string& user, const std::string& password) {
-  // base64 via the openssl CLI would be one more process; this is short.
-  static constexpr char kTable[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  const std::string in = user + ":" + password;
-  std::string out;
-  unsigned v = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    v = (v << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += kTable[(v >> bits) & 63];
-    }
-  }
-  if (bits > 0) out += kTable[(v << (6 - bits)) & 63];
-  while (out.size() % 4 != 0) out += '=';
-  return "Basic " + out;
+  return "Basic " + sse::EncodeBase64(user + ":" + password);
 }
 
 ClientTls TrustTestCa() {

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sse/core/exposition.h"
+#include "sse/core/outcome.h"
+#include "sse/core/series.h"
+
+namespace sse {
+
+/// The exporter's instruments. The state families are named
+/// `<ns>_service_*`; the exporter's own series use the fixed prefix
+/// `service_state_exporter_`. The per-service families (every one that grows
+/// with the fleet) are SeriesFamily, written straight into the exposition;
+/// the few fixed series live in a prometheus-cpp registry. Not thread-safe:
+/// updated and rendered on the exporter's one I/O thread.
+class Metrics {
+ public:
+  /// Creates every family. `ns` must be a valid metric name prefix. With
+  /// `mirror`, the per-service families are also kept in prometheus-cpp
+  /// families of mirror_registry() (for tests that compare the outputs).
+  explicit Metrics(const std::string& ns, bool mirror = false);
+
+  /// Appends the whole exposition: per-service families, then the registry's
+  /// families and the process_* series (and `# EOF` in OpenMetrics).
+  void Render(ExpositionFormat format, std::string& out) const;
+
+  /// The registry's families plus process_* series (not the per-service
+  /// families: see Render).
+  std::vector<prometheus::MetricFamily> Collect() const;
+
+  /// The per-service family named `name`, or nullptr.
+  const SeriesFamily* Family(std::string_view name) const;
+
+  /// The mirror registry, or nullptr when constructed without one.
+  prometheus::Registry* mirror_registry() const { return mirror_.get(); }
+
+  const std::string& metric_namespace() const { return namespace_; }
+
+ private:
+  std::string namespace_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<prometheus::Registry> mirror_;
+
+ public:
+  SeriesFamily transitions;
+  SeriesFamily up;
+  SeriesFamily state;
+  SeriesFamily entered;
+  SeriesFamily changes;
+
+  SeriesFamily polls;
+  SeriesFamily last_poll;
+  prometheus::Histogram& poll_duration;
+  prometheus::Gauge& reload_successful;
+  prometheus::Gauge& reload_success_timestamp;
+
+ private:
+  const SeriesFamily* const families_[7] = {
+      &transitions, &up, &state, &entered, &changes, &polls, &last_poll};
+};
+
+}  // namespace sse

@@ -1,0 +1,298 @@
+#include "sse/web/render.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/url/parse_query.hpp>
+#include <cmath>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "sse/util/text.h"
+#include "sse/version.h"
+
+namespace sse {
+namespace {
+
+std::string IsoTime(double unix_seconds) {
+  if (unix_seconds <= 0) return "";
+  std::time_t secs = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string Ago(double seconds) {
+  if (seconds < 0) seconds = 0;
+  long s = std::lround(seconds);
+  if (s < 120) return std::to_string(s) + "s";
+  if (s < 7200) return std::to_string(s / 60) + "m";
+  if (s < 172800) return std::to_string(s / 3600) + "h";
+  return std::to_string(s / 86400) + "d";
+}
+
+}  // namespace
+
+bool AcceptsGzip(std::string_view accept_encoding) {
+  std::size_t pos = 0;
+  while (pos < accept_encoding.size()) {
+    std::size_t end = accept_encoding.find(',', pos);
+    if (end == std::string_view::npos) end = accept_encoding.size();
+    std::string_view item = accept_encoding.substr(pos, end - pos);
+    pos = end + 1;
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    if (item.substr(0, 4) != "gzip" && item.substr(0, 1) != "*") continue;
+    std::size_t q = item.find("q=");
+    if (q != std::string_view::npos) {
+      std::string_view v = item.substr(q + 2);
+      if (v.substr(0, 1) == "0" &&
+          v.find_first_of("123456789") == std::string_view::npos) {
+        continue;
+      }
+    }
+    return true;
+  }
+  return false;
+}
+
+std::string Gzip(std::string_view data) {
+  z_stream zs{};
+  if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8,
+                   Z_DEFAULT_STRATEGY) != Z_OK) {
+    throw std::runtime_error("deflateInit2 failed");
+  }
+  // Grown in steps, not sized by deflateBound(): an exposition compresses
+  // ~25:1, and a buffer of the input's size would be allocated and zeroed
+  // for nothing on every scrape.
+  struct End {
+    z_stream& zs;
+    ~End() { deflateEnd(&zs); }
+  } end{zs};
+  std::string out;
+  out.resize(std::max<std::size_t>(data.size() / 16, 4096));
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    if (zs.total_out == out.size()) out.resize(out.size() * 2);
+    zs.next_out = reinterpret_cast<Bytef*>(out.data() + zs.total_out);
+    zs.avail_out = static_cast<uInt>(out.size() - zs.total_out);
+    rc = deflate(&zs, Z_FINISH);
+  }
+  out.resize(zs.total_out);
+  if (rc != Z_STREAM_END) throw std::runtime_error("deflate failed");
+  return out;
+}
+
+WebResponse RenderMetrics(const Metrics& metrics, const WebRequest& request) {
+  WebResponse res;
+  const ExpositionFormat format = NegotiateFormat(request.Header("accept"));
+  res.content_type = ContentType(format);
+  // Rendered when the server has room for it (WebResponse::render), not
+  // now: a crowd of scrapers then waits without holding a body each.
+  res.render = [&metrics, format](WebResponse& r) {
+    // Sized like the last exposition, so a large one is not copied as it
+    // grows.
+    static std::atomic<std::size_t> last_size{64 * 1024};
+    r.body.reserve(last_size.load(std::memory_order_relaxed) * 9 / 8);
+    metrics.Render(format, r.body);
+    last_size.store(r.body.size(), std::memory_order_relaxed);
+  };
+  // Scrapers that ask at the same time share one exposition (made after the
+  // last of them asked): in the same format and encoding, it is the same.
+  res.share_key = "/metrics " + res.content_type;
+  if (AcceptsGzip(request.Header("accept-encoding"))) {
+    // Compressing costs 3x rendering; off the I/O thread, so that polls and
+    // other scrapes go on meanwhile.
+    res.finish = [](WebResponse& r) { r.body = Gzip(r.body); };
+    res.headers.emplace_back("Content-Encoding", "gzip");
+    res.share_key += " gzip";
+  }
+  res.headers.emplace_back("Vary", "Accept, Accept-Encoding");
+  return res;
+}
+
+std::string HtmlEscape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> QueryParam(std::string_view query,
+                                      std::string_view name) {
+  auto params = boost::urls::parse_query(query);
+  if (!params) return std::nullopt;  // raw bytes a query may not hold
+  for (auto param : *params) {
+    if (param.key.decode() != name) continue;
+    std::string value = param.value.decode();
+    if (!IsValidUtf8(value)) return std::nullopt;
+    return value;
+  }
+  return "";
+}
+
+std::string RenderServicesJson(const std::vector<ServiceRow>& rows) {
+  nlohmann::ordered_json services = nlohmann::ordered_json::array();
+  for (const ServiceRow& row : rows) {
+    nlohmann::ordered_json s;
+    s["name"] = row.view.name;
+    s["type"] = row.view.type;
+    s["state"] = row.view.state;
+    s["up"] = row.view.up;
+    s["since"] = IsoTime(row.view.since);
+    s["since_timestamp"] = row.view.since;
+    s["url"] = row.poll.url;
+    s["last_poll"] = {{"timestamp", row.poll.last_poll},
+                      {"time", IsoTime(row.poll.last_poll)},
+                      {"outcome", row.poll.outcome},
+                      {"observed_state", row.poll.last_state},
+                      {"duration_seconds", row.poll.duration_seconds},
+                      {"error", row.poll.error}};
+    s["pending"] = row.view.candidate.empty()
+                       ? nlohmann::ordered_json(nullptr)
+                       : nlohmann::ordered_json{{"state", row.view.candidate},
+                                                {"streak", row.view.streak}};
+    s["transitions_total"] = row.view.changes;
+    nlohmann::ordered_json pairs = nlohmann::ordered_json::array();
+    for (const auto& [pair, count] : row.view.transitions) {
+      pairs.push_back(
+          {{"from", pair.first}, {"to", pair.second}, {"count", count}});
+    }
+    s["transitions"] = std::move(pairs);
+    services.push_back(std::move(s));
+  }
+  nlohmann::ordered_json doc;
+  doc["services"] = std::move(services);
+  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "\n";
+}
+
+std::string RenderStatusJson(const ExporterStatus& st) {
+  nlohmann::ordered_json doc;
+  doc["version"] = kVersion;
+  doc["revision"] = kRevision;
+  doc["start_time"] = IsoTime(st.start_time);
+  doc["start_timestamp"] = st.start_time;
+  doc["uptime_seconds"] = std::max(0.0, st.now - st.start_time);
+  doc["config"] = {
+      {"file", st.config_file},
+      {"reload_successful", st.reload_successful},
+      {"last_reload_success_time", IsoTime(st.last_reload_success)},
+      {"last_reload_success_timestamp", st.last_reload_success},
+      {"last_reload_attempt_timestamp", st.last_reload_attempt},
+      {"last_reload_error", st.last_reload_error}};
+  doc["web"] = {{"config_file", st.web_config_file},
+                {"tls", st.tls},
+                {"basic_auth", st.basic_auth}};
+  doc["services"] = {{"configured", st.services},
+                     {"polled", st.services_polled}};
+  doc["ready"] = st.ready;
+  nlohmann::ordered_json lists = nlohmann::ordered_json::array();
+  for (const ListStatus& l : st.lists) {
+    lists.push_back({{"name", l.name},
+                     {"source", l.source},
+                     {"url", l.poll.url},
+                     {"polled", l.poll.polled},
+                     {"outcome", l.poll.outcome},
+                     {"error", l.poll.error},
+                     {"last_poll", l.poll.last_poll},
+                     {"last_poll_time", IsoTime(l.poll.last_poll)},
+                     {"duration_seconds", l.poll.duration_seconds},
+                     {"items", l.items},
+                     {"members", l.members},
+                     {"mcp_mode", l.mcp_mode}});
+  }
+  doc["lists"] = std::move(lists);
+  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "\n";
+}
+
+std::string RenderLandingPage(const std::vector<ServiceRow>& rows,
+                              const std::vector<ListStatus>& lists,
+                              std::string_view telemetry_path, double now) {
+  std::string html;
+  html.reserve(4096 + rows.size() * 400);
+  html +=
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<title>service_state_exporter</title><style>"
+      "body{font-family:sans-serif;margin:2em}"
+      "table{border-collapse:collapse}"
+      "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}"
+      ".up{color:#080}.down{color:#b00}</style></head><body>\n"
+      "<h1>service_state_exporter</h1>\n<p>Version ";
+  html += HtmlEscape(kVersion);
+  html += " (revision ";
+  html += HtmlEscape(kRevision);
+  html += ")</p>\n<ul><li><a href=\"";
+  html += HtmlEscape(telemetry_path);
+  html +=
+      "\">Metrics</a></li><li><a href=\"api/v1/services\">Services (JSON)</a>"
+      "</li><li><a href=\"api/v1/status\">Status (JSON)</a></li>"
+      "<li><a href=\"-/healthy\">Health</a></li>"
+      "<li><a href=\"-/ready\">Readiness</a></li></ul>\n";
+  if (!lists.empty()) {
+    html += "<h2>Service lists (" + std::to_string(lists.size()) + ")</h2>\n";
+    html +=
+        "<table id=\"lists\"><thead><tr><th>Name</th><th>Source</th>"
+        "<th>URL</th><th>Last poll</th><th>When</th><th>Error</th>"
+        "<th>Services</th></tr></thead><tbody>\n";
+    for (const ListStatus& l : lists) {
+      const bool ok = l.poll.polled && l.poll.outcome == "ok";
+      std::string source = l.source;
+      if (!l.mcp_mode.empty()) source += " (" + l.mcp_mode + ")";
+      html += "<tr><td>" + HtmlEscape(l.name) + "</td><td>" +
+              HtmlEscape(source) + "</td><td>" + HtmlEscape(l.poll.url) +
+              "</td><td class=\"" + (ok ? "up" : "down") + "\">" +
+              HtmlEscape(l.poll.polled ? l.poll.outcome : "pending") +
+              "</td><td>" +
+              (l.poll.polled ? Ago(now - l.poll.last_poll) + " ago" : "") +
+              "</td><td>" + HtmlEscape(l.poll.error) + "</td><td>" +
+              std::to_string(l.members) + "</td></tr>\n";
+    }
+    html += "</tbody></table>\n";
+  }
+  html += "<h2>Services (" + std::to_string(rows.size()) + ")</h2>\n";
+  html +=
+      "<table id=\"services\"><thead><tr><th>Name</th><th>Type</th>"
+      "<th>State</th><th>Since</th><th>Last poll</th><th>Error</th>"
+      "<th>Transitions</th></tr></thead><tbody>\n";
+  for (const ServiceRow& row : rows) {
+    html += "<tr><td>" + HtmlEscape(row.view.name) + "</td><td>" +
+            HtmlEscape(row.view.type) + "</td><td class=\"" +
+            (row.view.up ? "up" : "down") + "\">" + HtmlEscape(row.view.state) +
+            "</td><td title=\"" + IsoTime(row.view.since) + "\">" +
+            Ago(now - row.view.since) + " ago</td><td>" +
+            HtmlEscape(row.poll.polled ? row.poll.outcome : "pending") +
+            "</td><td>" + HtmlEscape(row.poll.error) + "</td><td>" +
+            std::to_string(row.view.changes) + "</td></tr>\n";
+  }
+  html += "</tbody></table>\n</body></html>\n";
+  return html;
+}
+
+}  // namespace sse
