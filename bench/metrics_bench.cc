@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "sse/core/exposition.h"
-#include "sse/web/render.h"
 #include "sse/core/metrics.h"
 #include "sse/core/tracker.h"
+#include "sse/web/render.h"
 
 namespace {
 

@@ -13,6 +13,8 @@
 // running, each on its own period. Prints a summary table; exits 1 if a
 // check fails.
 
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -22,8 +24,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <algorithm>
-#include <atomic>
 #include <charconv>
 #include <cstdio>
 #include <fstream>
@@ -53,7 +53,8 @@ constexpr auto kUseTuple = net::as_tuple(net::use_awaitable);
 const char* const kCycle[] = {"running", "degraded", "failed"};
 
 double UnixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration<double>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -71,7 +72,8 @@ struct Options {
   std::string log = "fleet-changes.log";
 };
 
-std::chrono::milliseconds Duration(const std::string& flag, const std::string& text) {
+std::chrono::milliseconds Duration(const std::string& flag,
+                                   const std::string& text) {
   auto d = sse::ParseDuration(text);
   if (!d) throw std::invalid_argument(flag + ": bad duration " + text);
   return *d;
@@ -97,7 +99,9 @@ Options ParseArgs(int argc, char** argv) {
     } else if (name == "--flap-period") {
       auto dots = value.find("..");
       o.flap_min = Duration(name, value.substr(0, dots));
-      o.flap_max = dots == std::string::npos ? o.flap_min : Duration(name, value.substr(dots + 2));
+      o.flap_max = dots == std::string::npos
+                       ? o.flap_min
+                       : Duration(name, value.substr(dots + 2));
     } else if (name == "--warmup") {
       o.warmup = Duration(name, value);
     } else if (name == "--sample") {
@@ -126,7 +130,8 @@ struct Change {
 // its state lives on its io thread.
 class Fleet {
  public:
-  Fleet(const Options& o) : options_(o), state_(o.services, 0), next_flip_(o.services) {
+  Fleet(const Options& o)
+      : options_(o), state_(o.services, 0), next_flip_(o.services) {
     tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), 0);
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(tcp::acceptor::reuse_address(true));
@@ -134,11 +139,13 @@ class Fleet {
     acceptor_.listen(net::socket_base::max_listen_connections);
     port_ = acceptor_.local_endpoint().port();
     std::mt19937 rng(42);
-    std::uniform_int_distribution<long> period(o.flap_min.count(), o.flap_max.count());
+    std::uniform_int_distribution<long> period(o.flap_min.count(),
+                                               o.flap_max.count());
     const int flappers = static_cast<int>(o.services * o.flapping);
     for (int i = 0; i < flappers; ++i) {
       // Spread flappers over the fleet.
-      int svc = static_cast<int>(static_cast<long long>(i) * o.services / flappers);
+      int svc =
+          static_cast<int>(static_cast<long long>(i) * o.services / flappers);
       flappers_.push_back({svc, std::chrono::milliseconds(period(rng))});
     }
     net::co_spawn(io_, Accept(), net::detached);
@@ -164,7 +171,8 @@ class Fleet {
         for (auto& f : flappers_) {
           // Random phase within the period.
           next_flip_[f.service] =
-              now + std::chrono::milliseconds(rng() % static_cast<unsigned>(f.period.count()));
+              now + std::chrono::milliseconds(
+                        rng() % static_cast<unsigned>(f.period.count()));
         }
         net::co_spawn(io_, FlipLoop(), net::detached);
       } else if (!on) {
@@ -272,25 +280,32 @@ int main(int argc, char** argv) {
   }
   Fleet fleet(o);
   sse::test::TempDir dir;
-  std::string yaml = "global:\n  poll_interval: " + sse::FormatDuration(o.interval) +
-                     "\n  poll_timeout: " + sse::FormatDuration(o.interval) + "\nservices:\n";
+  std::string yaml =
+      "global:\n  poll_interval: " + sse::FormatDuration(o.interval) +
+      "\n  poll_timeout: " + sse::FormatDuration(o.interval) + "\nservices:\n";
   for (int i = 0; i < o.services; ++i) {
-    yaml += "  - {name: svc-" + std::to_string(i) + ", url: 'http://127.0.0.1:" +
-            std::to_string(fleet.port()) + "/svc/" + std::to_string(i) + "', source: json}\n";
+    yaml += "  - {name: svc-" + std::to_string(i) +
+            ", url: 'http://127.0.0.1:" + std::to_string(fleet.port()) +
+            "/svc/" + std::to_string(i) + "', source: json}\n";
   }
   const std::string config = dir.Write("config.yaml", yaml);
   const std::uint16_t port = sse::test::FreePort();
   const std::string log = (dir.path() / "exporter.log").string();
   sse::test::Process exporter(
       {o.exporter, "--config.file=" + config,
-       "--web.listen-address=127.0.0.1:" + std::to_string(port), "--log.level=warn"},
+       "--web.listen-address=127.0.0.1:" + std::to_string(port),
+       "--log.level=warn"},
       log);
-  std::printf("soak: %d services (%d flapping, period %s..%s), interval %s -> %.0f polls/s "
-              "target, %s with %s warm-up\n",
-              o.services, fleet.flappers(), sse::FormatDuration(o.flap_min).c_str(),
-              sse::FormatDuration(o.flap_max).c_str(), sse::FormatDuration(o.interval).c_str(),
-              o.services * 1000.0 / static_cast<double>(o.interval.count()),
-              sse::FormatDuration(o.duration).c_str(), sse::FormatDuration(o.warmup).c_str());
+  std::printf(
+      "soak: %d services (%d flapping, period %s..%s), interval %s -> %.0f "
+      "polls/s "
+      "target, %s with %s warm-up\n",
+      o.services, fleet.flappers(), sse::FormatDuration(o.flap_min).c_str(),
+      sse::FormatDuration(o.flap_max).c_str(),
+      sse::FormatDuration(o.interval).c_str(),
+      o.services * 1000.0 / static_cast<double>(o.interval.count()),
+      sse::FormatDuration(o.duration).c_str(),
+      sse::FormatDuration(o.warmup).c_str());
   std::fflush(stdout);
   if (!sse::test::WaitFor(
           [&] { return sse::test::HttpGet(port, "/-/ready").status == 200; },
@@ -303,20 +318,23 @@ int main(int argc, char** argv) {
   const auto start = Clock::now();
   std::vector<SamplePoint> samples;
   auto take = [&] {
-    samples.push_back({std::chrono::duration<double>(Clock::now() - start).count(),
-                       sse::test::ReadRssBytes(exporter.pid()),
-                       sse::test::CountOpenFds(exporter.pid()), fleet.requests()});
+    samples.push_back(
+        {std::chrono::duration<double>(Clock::now() - start).count(),
+         sse::test::ReadRssBytes(exporter.pid()),
+         sse::test::CountOpenFds(exporter.pid()), fleet.requests()});
     const auto& s = samples.back();
-    std::printf("  t=%6.0fs rss=%7.1f MiB fds=%6d polls/s=%8.0f\n", s.t, s.rss / 1048576.0, s.fds,
-                samples.size() < 2 ? 0.0
-                                   : (s.requests - samples[samples.size() - 2].requests) /
-                                         (s.t - samples[samples.size() - 2].t));
+    std::printf("  t=%6.0fs rss=%7.1f MiB fds=%6d polls/s=%8.0f\n", s.t,
+                s.rss / 1048576.0, s.fds,
+                samples.size() < 2
+                    ? 0.0
+                    : (s.requests - samples[samples.size() - 2].requests) /
+                          (s.t - samples[samples.size() - 2].t));
     std::fflush(stdout);
   };
   take();
   while (Clock::now() - start < o.duration) {
-    std::this_thread::sleep_for(
-        std::min<Clock::duration>(o.sample, o.duration - (Clock::now() - start)));
+    std::this_thread::sleep_for(std::min<Clock::duration>(
+        o.sample, o.duration - (Clock::now() - start)));
     take();
     if (!exporter.running() || exporter.Wait(std::chrono::milliseconds(0))) {
       std::cerr << "soak: exporter died\n" << exporter.log() << "\n";
@@ -332,15 +350,16 @@ int main(int argc, char** argv) {
     out << "# unix_time service from to\n";
     for (const auto& c : changes) {
       char line[128];
-      std::snprintf(line, sizeof line, "%.3f svc-%d %s %s\n", c.unix_time, c.service,
-                    kCycle[c.from], kCycle[c.to]);
+      std::snprintf(line, sizeof line, "%.3f svc-%d %s %s\n", c.unix_time,
+                    c.service, kCycle[c.from], kCycle[c.to]);
       out << line;
     }
   }
 
   // Compare the exporter's counters with the fleet's log.
   const auto scrape_start = Clock::now();
-  auto reply = sse::test::HttpRequest(port, "GET", "/metrics", {}, std::chrono::seconds(60));
+  auto reply = sse::test::HttpRequest(port, "GET", "/metrics", {},
+                                      std::chrono::seconds(60));
   const double scrape_seconds =
       std::chrono::duration<double>(Clock::now() - scrape_start).count();
   if (reply.status != 200) {
@@ -360,8 +379,8 @@ int main(int argc, char** argv) {
   double ok_polls = 0;
   for (const auto& s : sse::test::ParseExposition(reply.body)) {
     if (s.name == "muster_service_state_transitions_total") {
-      got[{s.labels.at("service_name"), s.labels.at("from_state"), s.labels.at("to_state")}] =
-          s.value;
+      got[{s.labels.at("service_name"), s.labels.at("from_state"),
+           s.labels.at("to_state")}] = s.value;
     } else if (s.name == "muster_service_state_changes_total") {
       got_changes[s.labels.at("service_name")] = s.value;
     } else if (s.name == "service_state_exporter_polls_total") {
@@ -398,11 +417,15 @@ int main(int argc, char** argv) {
     fds_min = std::min(fds_min, s.fds);
     fds_max = std::max(fds_max, s.fds);
   }
-  const double growth_final = rss_base ? 100.0 * (double(rss_final) - rss_base) / rss_base : 0;
-  const double growth_max = rss_base ? 100.0 * (double(rss_max) - rss_base) / rss_base : 0;
+  const double growth_final =
+      rss_base ? 100.0 * (double(rss_final) - rss_base) / rss_base : 0;
+  const double growth_max =
+      rss_base ? 100.0 * (double(rss_max) - rss_base) / rss_base : 0;
   const double seconds = samples.back().t;
-  const double rate = (samples.back().requests - samples.front().requests) / seconds;
-  const double target = o.services * 1000.0 / static_cast<double>(o.interval.count());
+  const double rate =
+      (samples.back().requests - samples.front().requests) / seconds;
+  const double target =
+      o.services * 1000.0 / static_cast<double>(o.interval.count());
   const int fds_slack = std::max(5, o.services / 1000);
 
   const bool rss_ok = growth_max < o.max_rss_growth;
@@ -412,22 +435,25 @@ int main(int argc, char** argv) {
   auto verdict = [](bool ok) { return ok ? "ok" : "FAIL"; };
   std::printf("\n%-34s %s\n", "measure", "value");
   std::printf("%-34s %.0f s (warm-up %.0f s)\n", "duration", seconds, warmup);
-  std::printf("%-34s %.0f (target %.0f)  %s\n", "polls/s (fleet requests)", rate, target,
-              verdict(rate_ok));
-  std::printf("%-34s ok %.0f, failed %.0f\n", "exporter polls", ok_polls, not_ok_polls);
+  std::printf("%-34s %.0f (target %.0f)  %s\n", "polls/s (fleet requests)",
+              rate, target, verdict(rate_ok));
+  std::printf("%-34s ok %.0f, failed %.0f\n", "exporter polls", ok_polls,
+              not_ok_polls);
   std::printf("%-34s %.1f -> %.1f MiB (max %.1f)\n", "RSS after warm-up -> end",
               rss_base / 1048576.0, rss_final / 1048576.0, rss_max / 1048576.0);
-  std::printf("%-34s %+.2f%% at end, %+.2f%% max (limit %.1f%%)  %s\n", "RSS growth",
-              growth_final, growth_max, o.max_rss_growth, verdict(rss_ok));
-  std::printf("%-34s %d..%d (slack %d)  %s\n", "open fds after warm-up", fds_min, fds_max,
-              fds_slack, verdict(fds_ok));
-  std::printf("%-34s %zu (%d flapping services)\n", "fleet changes logged", changes.size(),
-              fleet.flappers());
+  std::printf("%-34s %+.2f%% at end, %+.2f%% max (limit %.1f%%)  %s\n",
+              "RSS growth", growth_final, growth_max, o.max_rss_growth,
+              verdict(rss_ok));
+  std::printf("%-34s %d..%d (slack %d)  %s\n", "open fds after warm-up",
+              fds_min, fds_max, fds_slack, verdict(fds_ok));
+  std::printf("%-34s %zu (%d flapping services)\n", "fleet changes logged",
+              changes.size(), fleet.flappers());
   std::printf("%-34s %.0f\n", "exporter transitions counted", exporter_total);
-  std::printf("%-34s missed %.0f, extra %.0f, services off %d  %s\n", "vs the fleet's log",
-              missed, extra, services_off, verdict(transitions_ok));
-  std::printf("%-34s %.3f s (%zu bytes)\n", "final /metrics scrape", scrape_seconds,
-              reply.body.size());
+  std::printf("%-34s missed %.0f, extra %.0f, services off %d  %s\n",
+              "vs the fleet's log", missed, extra, services_off,
+              verdict(transitions_ok));
+  std::printf("%-34s %.3f s (%zu bytes)\n", "final /metrics scrape",
+              scrape_seconds, reply.body.size());
   std::printf("%-34s %s\n", "fleet change log", o.log.c_str());
   if (exporter.Stop() != 0) {
     std::printf("exporter did not exit cleanly\n");

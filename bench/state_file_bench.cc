@@ -39,7 +39,8 @@ std::string OrderedJsonWay(const sse::PersistedState& state) {
   for (const auto& [name, s] : state) {
     nlohmann::ordered_json transitions = nlohmann::ordered_json::array();
     for (const auto& [pair, count] : s.transitions)
-      transitions.push_back({{"from", pair.first}, {"to", pair.second}, {"count", count}});
+      transitions.push_back(
+          {{"from", pair.first}, {"to", pair.second}, {"count", count}});
     services[name] = {{"type", s.type},
                       {"state", s.state},
                       {"since", s.since},

@@ -10,10 +10,10 @@
 #include "sse/app/app.h"
 #include "sse/config/config.h"
 #include "sse/config/flags.h"
+#include "sse/config/web_config.h"
 #include "sse/util/log.h"
 #include "sse/version.h"
 #include "sse/web/server.h"
-#include "sse/config/web_config.h"
 
 int main(int argc, char** argv) {
 #ifdef __GLIBC__

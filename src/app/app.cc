@@ -17,6 +17,7 @@
 #include "sse/app/routes.h"
 #include "sse/app/state_keeper.h"
 #include "sse/config/config.h"
+#include "sse/config/web_config.h"
 #include "sse/discovery/discovery.h"
 #include "sse/http/client.h"
 #include "sse/util/clock.h"
@@ -25,7 +26,6 @@
 #include "sse/util/process_metrics.h"
 #include "sse/version.h"
 #include "sse/web/server.h"
-#include "sse/config/web_config.h"
 
 namespace sse {
 namespace {
@@ -100,12 +100,10 @@ struct App::Impl {
   std::unique_ptr<PollRecorder> recorder;
   std::unique_ptr<Discovery> discovery;
   std::unique_ptr<Fleet> fleet;
-  Reloader<Loaded> reloader{io.get_executor(), files,
-                            [this] { return Load(); },
-                            [this](Loaded l, std::string& e) {
-                              return Apply(std::move(l), e);
-                            },
-                            [this] { last_reload_attempt = UnixNow(); }};
+  Reloader<Loaded> reloader{
+      io.get_executor(), files, [this] { return Load(); },
+      [this](Loaded l, std::string& e) { return Apply(std::move(l), e); },
+      [this] { last_reload_attempt = UnixNow(); }};
   double started_at = UnixNow();
   double last_reload_attempt = 0;
   double last_reload_success = 0;
@@ -280,9 +278,11 @@ struct App::Impl {
       Log(LogLevel::kError, "cannot load web config", {{"err", e.what()}});
       return false;
     }
-    metrics = std::make_unique<Metrics>(initial.config->global.metric_namespace);
+    metrics =
+        std::make_unique<Metrics>(initial.config->global.metric_namespace);
     tracker = std::make_unique<Tracker>(*metrics);
-    recorder = std::make_unique<PollRecorder>(*metrics, *tracker, keeper, UnixNow);
+    recorder =
+        std::make_unique<PollRecorder>(*metrics, *tracker, keeper, UnixNow);
     fleet = std::make_unique<Fleet>(
         io.get_executor(), *recorder, MakePollerFactory(io.get_executor()),
         [this](const std::string& name) { return InShard(name); });

@@ -23,8 +23,9 @@ const NameRegistry::Owner* NameRegistry::Find(const std::string& name) const {
 }
 
 void NameRegistry::ClearListsAndServices() {
-  std::erase_if(owners_,
-                [](const auto& entry) { return entry.second.kind != Kind::kMember; });
+  std::erase_if(owners_, [](const auto& entry) {
+    return entry.second.kind != Kind::kMember;
+  });
 }
 
 // A service list being polled, and the services it currently reports.
@@ -96,7 +97,8 @@ std::vector<std::shared_ptr<const ServiceConfig>> Fleet::DesiredServices(
   return out;
 }
 
-void Fleet::ReconcileServices(const std::vector<DiscoveredTargets>& discovered) {
+void Fleet::ReconcileServices(
+    const std::vector<DiscoveredTargets>& discovered) {
   std::vector<std::shared_ptr<const ServiceConfig>> desired =
       DesiredServices(discovered);
   std::set<std::string> wanted;
@@ -120,8 +122,7 @@ void Fleet::ReconcileServices(const std::vector<DiscoveredTargets>& discovered) 
     }
     StopService(service.name);
     recorder_.Track(service.name, service.type, OptionsFor(service));
-    std::shared_ptr<PollRecorder::Record> record =
-        recorder_.Open(service.name);
+    std::shared_ptr<PollRecorder::Record> record = recorder_.Open(service.name);
     record->tracked = recorder_.tracker().Find(service.name);
     record->status.url = service.url.text;
     auto poller = make_poller_(
@@ -135,7 +136,8 @@ void Fleet::ReconcileServices(const std::vector<DiscoveredTargets>& discovered) 
   }
 }
 
-void Fleet::OnServicePoll(const ServiceConfig& service, const PollResult& result,
+void Fleet::OnServicePoll(const ServiceConfig& service,
+                          const PollResult& result,
                           PollRecorder::Record& record) {
   const Probe probe = RunProbe(ProbeTarget{service}, result.http);
   recorder_.CountPoll(record, service.name, probe.outcome, result);
@@ -288,9 +290,8 @@ void Fleet::StopList(ListEntry& entry) {
     entry.mcp.reset();
     return;
   }
-  auto client =
-      std::make_shared<HttpClient>(io_, entry.config.poll.url,
-                                   ClientOptionsFor(entry.config.poll));
+  auto client = std::make_shared<HttpClient>(
+      io_, entry.config.poll.url, ClientOptionsFor(entry.config.poll));
   Log(LogLevel::kDebug, "closing MCP session", {{"list", entry.config.name}});
   net::co_spawn(
       io_,

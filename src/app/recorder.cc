@@ -57,7 +57,8 @@ void PollRecorder::Close(const std::string& name) {
     if (counter != nullptr) metrics_.polls.Remove(counter);
     counter = nullptr;
   }
-  if (record.series.last_poll) metrics_.last_poll.Remove(record.series.last_poll);
+  if (record.series.last_poll)
+    metrics_.last_poll.Remove(record.series.last_poll);
   record.series.last_poll = nullptr;
   record.tracked = nullptr;
   record.closed = true;
@@ -104,7 +105,8 @@ void PollRecorder::Observe(Record& record, const std::string& name,
          {"state", observed.state},
          {"err", error}});
   } else {
-    Log(LogLevel::kDebug, "poll", {{"service", name}, {"state", observed.state}});
+    Log(LogLevel::kDebug, "poll",
+        {{"service", name}, {"state", observed.state}});
   }
   if (observed.cap_reached) {
     Log(LogLevel::kWarn,

@@ -17,7 +17,8 @@ std::vector<ServiceRow> ServiceRows(const PollRecorder& recorder,
     if (!name_filter.empty() && view.name != name_filter) continue;
     if (!state_filter.empty() && view.state != state_filter) continue;
     ServiceRow row;
-    if (const auto* record = recorder.Find(view.name)) row.poll = record->status;
+    if (const auto* record = recorder.Find(view.name))
+      row.poll = record->status;
     row.view = std::move(view);
     rows.push_back(std::move(row));
   }
@@ -33,27 +34,23 @@ Router MakeRoutes(RouteSources sources) {
                return RenderMetrics(*src->metrics, req);
              });
   router.Add("/", {"GET", "HEAD"}, [src](const WebRequest&) {
-    return MakeResponse(
-        200, "text/html; charset=utf-8",
-        RenderLandingPage(ServiceRows(*src->recorder, "", ""),
-                          src->status().lists, src->telemetry_path,
-                          src->now()));
+    return MakeResponse(200, "text/html; charset=utf-8",
+                        RenderLandingPage(ServiceRows(*src->recorder, "", ""),
+                                          src->status().lists,
+                                          src->telemetry_path, src->now()));
   });
-  router.Add("/api/v1/services", {"GET", "HEAD"},
-             [src](const WebRequest& req) {
-               auto name = QueryParam(req.query, "name");
-               auto state = QueryParam(req.query, "state");
-               if (!name || !state) {
-                 return MakeResponse(
-                     400, kText,
-                     "Bad Request: the query is malformed or not UTF-8 "
-                     "(percent-encode name and state).\n");
-               }
-               return MakeResponse(
-                   200, "application/json",
-                   RenderServicesJson(
-                       ServiceRows(*src->recorder, *name, *state)));
-             });
+  router.Add("/api/v1/services", {"GET", "HEAD"}, [src](const WebRequest& req) {
+    auto name = QueryParam(req.query, "name");
+    auto state = QueryParam(req.query, "state");
+    if (!name || !state) {
+      return MakeResponse(400, kText,
+                          "Bad Request: the query is malformed or not UTF-8 "
+                          "(percent-encode name and state).\n");
+    }
+    return MakeResponse(
+        200, "application/json",
+        RenderServicesJson(ServiceRows(*src->recorder, *name, *state)));
+  });
   router.Add("/api/v1/status", {"GET", "HEAD"}, [src](const WebRequest&) {
     return MakeResponse(200, "application/json",
                         RenderStatusJson(src->status()));
@@ -73,7 +70,8 @@ Router MakeRoutes(RouteSources sources) {
   if (!src->enable_lifecycle) {
     router.Add("/-/reload", {}, [](const WebRequest&) {
       return MakeResponse(
-          403, kText, "Lifecycle API is not enabled (--web.enable-lifecycle).\n");
+          403, kText,
+          "Lifecycle API is not enabled (--web.enable-lifecycle).\n");
     });
   } else {
     // The files are read and parsed on the file thread; the answer comes
@@ -81,7 +79,8 @@ Router MakeRoutes(RouteSources sources) {
     router.Add("/-/reload", {"POST", "PUT"}, [src](const WebRequest&) {
       WebResponse r;
       r.later = [src](std::function<void(WebResponse)> done) {
-        src->reload([done = std::move(done)](bool ok, const std::string& error) {
+        src->reload([done = std::move(done)](bool ok,
+                                             const std::string& error) {
           done(ok ? MakeResponse(200, kText, "")
                   : MakeResponse(500, kText,
                                  "failed to reload config: " + error + "\n"));

@@ -54,10 +54,12 @@ bool IsValidHeaderValue(const std::string& value) {
 
 // Names and types become label values: Prometheus refuses a whole scrape
 // with invalid UTF-8 in one.
-std::string GetLabelValue(const Ctx& ctx, const YAML::Node& node, const std::string& path) {
+std::string GetLabelValue(const Ctx& ctx, const YAML::Node& node,
+                          const std::string& path) {
   std::string value = GetNonEmptyString(ctx, node, path);
   if (!IsValidUtf8(value)) Fail(ctx, node, path, "must be valid UTF-8");
-  if (HasControlCharacter(value)) Fail(ctx, node, path, "must not contain control characters");
+  if (HasControlCharacter(value))
+    Fail(ctx, node, path, "must not contain control characters");
   return value;
 }
 
@@ -80,7 +82,8 @@ std::vector<std::string> GetStateList(const Ctx& ctx, const YAML::Node& node,
 }
 
 // A map whose values are states.
-std::map<std::string, std::string> GetStateMap(const Ctx& ctx, const YAML::Node& node,
+std::map<std::string, std::string> GetStateMap(const Ctx& ctx,
+                                               const YAML::Node& node,
                                                const std::string& path) {
   auto map = GetStringMap(ctx, node, path);
   // By iteration: node[key] searches the mapping, quadratic over a map.
@@ -99,7 +102,8 @@ GlobalConfig ParseGlobal(const Ctx& ctx, const YAML::Node& node) {
             {"metric_namespace", "poll_interval", "poll_timeout", "up_states",
              "transition_after", "max_body_bytes", "max_states_per_service"});
   if (auto n = node["metric_namespace"]) {
-    g.metric_namespace = GetNonEmptyString(ctx, n, Child(path, "metric_namespace"));
+    g.metric_namespace =
+        GetNonEmptyString(ctx, n, Child(path, "metric_namespace"));
     if (!IsValidMetricName(g.metric_namespace) ||
         g.metric_namespace.find(':') != std::string::npos) {
       Fail(ctx, n, Child(path, "metric_namespace"),
@@ -161,14 +165,15 @@ TlsConfig ParseTls(const Ctx& ctx, const YAML::Node& node,
 
 // Keys every polled thing accepts (services, lists, discovery templates).
 const std::vector<std::string> kPollKeys = {
-    "state_map", "keep_case", "interval", "timeout", "up_states",
-    "transition_after", "max_body_bytes", "follow_redirects", "headers",
-    "bearer_token_file", "basic_auth", "tls"};
+    "state_map", "keep_case",         "interval",       "timeout",
+    "up_states", "transition_after",  "max_body_bytes", "follow_redirects",
+    "headers",   "bearer_token_file", "basic_auth",     "tls"};
 // Keys of services and discovery templates on top of kPollKeys.
 const std::vector<std::string> kServiceKeys = {"source", "state_pointer",
                                                "status_map"};
 
-std::vector<std::string> Keys(std::initializer_list<std::vector<std::string>> groups) {
+std::vector<std::string> Keys(
+    std::initializer_list<std::vector<std::string>> groups) {
   std::vector<std::string> out;
   for (const auto& g : groups) out.insert(out.end(), g.begin(), g.end());
   return out;
@@ -176,8 +181,9 @@ std::vector<std::string> Keys(std::initializer_list<std::vector<std::string>> gr
 
 // Fills the poll options of `s` from `node`, starting from the globals.
 // Key checking is the caller's job.
-void ParsePollOptions(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& node,
-                      const std::string& path, ServiceConfig& s) {
+void ParsePollOptions(const Ctx& ctx, const GlobalConfig& g,
+                      const YAML::Node& node, const std::string& path,
+                      ServiceConfig& s) {
   s.interval = g.poll_interval;
   s.timeout = g.poll_timeout;
   s.up_states = g.up_states;
@@ -187,16 +193,22 @@ void ParsePollOptions(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& n
   if (auto n = node["state_map"]) {
     s.state_map = GetStateMap(ctx, n, Child(path, "state_map"));
   }
-  if (auto n = node["keep_case"]) s.keep_case = GetBool(ctx, n, Child(path, "keep_case"));
-  if (auto n = node["interval"]) s.interval = GetDuration(ctx, n, Child(path, "interval"));
-  if (auto n = node["timeout"]) s.timeout = GetDuration(ctx, n, Child(path, "timeout"));
+  if (auto n = node["keep_case"])
+    s.keep_case = GetBool(ctx, n, Child(path, "keep_case"));
+  if (auto n = node["interval"])
+    s.interval = GetDuration(ctx, n, Child(path, "interval"));
+  if (auto n = node["timeout"])
+    s.timeout = GetDuration(ctx, n, Child(path, "timeout"));
   if (s.timeout > s.interval) {
-    const YAML::Node& at = node["timeout"] ? node["timeout"] : node["interval"] ? node["interval"] : node;
+    const YAML::Node& at = node["timeout"]    ? node["timeout"]
+                           : node["interval"] ? node["interval"]
+                                              : node;
     Fail(ctx, at, Child(path, "timeout"),
          "must be <= interval (" + FormatDuration(s.timeout) + " > " +
              FormatDuration(s.interval) + ")");
   }
-  if (auto n = node["up_states"]) s.up_states = GetStateList(ctx, n, Child(path, "up_states"));
+  if (auto n = node["up_states"])
+    s.up_states = GetStateList(ctx, n, Child(path, "up_states"));
   if (auto n = node["transition_after"]) {
     s.transition_after = GetInt(ctx, n, Child(path, "transition_after"), 1);
   }
@@ -213,7 +225,8 @@ void ParsePollOptions(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& n
         Fail(ctx, n, hpath + "." + name, "invalid header name");
       }
       if (!IsValidHeaderValue(value)) {
-        Fail(ctx, n, hpath + "." + name, "header value must not contain CR, LF or NUL");
+        Fail(ctx, n, hpath + "." + name,
+             "header value must not contain CR, LF or NUL");
       }
       std::string lower = name;
       std::transform(lower.begin(), lower.end(), lower.begin(),
@@ -224,13 +237,15 @@ void ParsePollOptions(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& n
       }
       if (lower == "authorization") {
         Fail(ctx, n, hpath + "." + name,
-             "use bearer_token_file or basic_auth (secrets are read from files)");
+             "use bearer_token_file or basic_auth (secrets are read from "
+             "files)");
       }
       s.headers.emplace_back(name, value);
     }
   }
   if (auto n = node["bearer_token_file"]) {
-    s.bearer_token_file = GetNonEmptyString(ctx, n, Child(path, "bearer_token_file"));
+    s.bearer_token_file =
+        GetNonEmptyString(ctx, n, Child(path, "bearer_token_file"));
     // Resolved in place: the HTTP client reads it again on every request.
     s.bearer_token = ReadSecretFile(ctx, n, Child(path, "bearer_token_file"),
                                     s.bearer_token_file);
@@ -243,16 +258,19 @@ void ParsePollOptions(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& n
     }
     if (!n["username"]) Fail(ctx, n, Child(bpath, "username"), "is required");
     s.has_basic_auth = true;
-    s.basic_auth.username = GetNonEmptyString(ctx, n["username"], Child(bpath, "username"));
+    s.basic_auth.username =
+        GetNonEmptyString(ctx, n["username"], Child(bpath, "username"));
     if (s.basic_auth.username.find(':') != std::string::npos) {
-      Fail(ctx, n["username"], Child(bpath, "username"), "must not contain ':'");
+      Fail(ctx, n["username"], Child(bpath, "username"),
+           "must not contain ':'");
     }
-    if (!n["password_file"]) Fail(ctx, n, Child(bpath, "password_file"), "is required");
-    s.basic_auth.password_file =
-        GetNonEmptyString(ctx, n["password_file"], Child(bpath, "password_file"));
-    s.basic_auth.password = ReadSecretFile(ctx, n["password_file"],
-                                           Child(bpath, "password_file"),
-                                           s.basic_auth.password_file);
+    if (!n["password_file"])
+      Fail(ctx, n, Child(bpath, "password_file"), "is required");
+    s.basic_auth.password_file = GetNonEmptyString(
+        ctx, n["password_file"], Child(bpath, "password_file"));
+    s.basic_auth.password =
+        ReadSecretFile(ctx, n["password_file"], Child(bpath, "password_file"),
+                       s.basic_auth.password_file);
   }
   if (auto n = node["tls"]) {
     s.has_tls = true;
@@ -304,12 +322,13 @@ Url GetUrl(const Ctx& ctx, const YAML::Node& node, const std::string& path) {
   try {
     return ParseUrl(text);
   } catch (const std::invalid_argument& e) {
-    Fail(ctx, node, path, "invalid URL \"" + RedactUrl(text) + "\": " + e.what());
+    Fail(ctx, node, path,
+         "invalid URL \"" + RedactUrl(text) + "\": " + e.what());
   }
 }
 
-void CheckTlsScheme(const Ctx& ctx, const YAML::Node& node, const std::string& path,
-                    const ServiceConfig& s) {
+void CheckTlsScheme(const Ctx& ctx, const YAML::Node& node,
+                    const std::string& path, const ServiceConfig& s) {
   if (s.has_tls && s.url.scheme != "https") {
     Fail(ctx, node["tls"], Child(path, "tls"), "only applies to https:// URLs");
   }
@@ -317,12 +336,14 @@ void CheckTlsScheme(const Ctx& ctx, const YAML::Node& node, const std::string& p
 
 ServiceConfig ParseService(const Ctx& ctx, const GlobalConfig& g,
                            const YAML::Node& node, const std::string& path) {
-  CheckKeys(ctx, node, path, Keys({{"name", "type", "url"}, kServiceKeys, kPollKeys}));
+  CheckKeys(ctx, node, path,
+            Keys({{"name", "type", "url"}, kServiceKeys, kPollKeys}));
   ServiceConfig s;
   s.line = node.Mark().line + 1;
   if (!node["name"]) Fail(ctx, node, Child(path, "name"), "is required");
   s.name = GetLabelValue(ctx, node["name"], Child(path, "name"));
-  if (auto n = node["type"]) s.type = GetLabelValue(ctx, n, Child(path, "type"));
+  if (auto n = node["type"])
+    s.type = GetLabelValue(ctx, n, Child(path, "type"));
   if (!node["url"]) Fail(ctx, node, Child(path, "url"), "is required");
   s.url = GetUrl(ctx, node["url"], Child(path, "url"));
   ParseSourceOptions(ctx, node, path, s);
@@ -334,13 +355,14 @@ ServiceConfig ParseService(const Ctx& ctx, const GlobalConfig& g,
 // A YAML value as JSON: maps and sequences as objects and arrays; a plain
 // (unquoted) scalar that reads as a boolean, null, integer or number as
 // such; every other scalar as a string.
-nlohmann::json YamlToJson(const Ctx& ctx, const YAML::Node& node, const std::string& path,
-                          int depth = 0) {
+nlohmann::json YamlToJson(const Ctx& ctx, const YAML::Node& node,
+                          const std::string& path, int depth = 0) {
   if (depth > 32) Fail(ctx, node, path, "nested too deeply");
   if (node.IsMap()) {
     nlohmann::json out = nlohmann::json::object();
     for (const auto& kv : node) {
-      if (!kv.first.IsScalar()) Fail(ctx, kv.first, path, "keys must be strings");
+      if (!kv.first.IsScalar())
+        Fail(ctx, kv.first, path, "keys must be strings");
       const std::string key = kv.first.Scalar();
       out[key] = YamlToJson(ctx, kv.second, path + "." + key, depth + 1);
     }
@@ -349,8 +371,8 @@ nlohmann::json YamlToJson(const Ctx& ctx, const YAML::Node& node, const std::str
   if (node.IsSequence()) {
     nlohmann::json out = nlohmann::json::array();
     for (std::size_t i = 0; i < node.size(); ++i) {
-      out.push_back(
-          YamlToJson(ctx, node[i], path + "[" + std::to_string(i) + "]", depth + 1));
+      out.push_back(YamlToJson(
+          ctx, node[i], path + "[" + std::to_string(i) + "]", depth + 1));
     }
     return out;
   }
@@ -359,28 +381,31 @@ nlohmann::json YamlToJson(const Ctx& ctx, const YAML::Node& node, const std::str
   if (node.Tag() == "?") {  // plain scalar: YAML 1.2 core schema
     if (text == "true" || text == "True" || text == "TRUE") return true;
     if (text == "false" || text == "False" || text == "FALSE") return false;
-    if (text == "~" || text == "null" || text == "Null" || text == "NULL") return nullptr;
+    if (text == "~" || text == "null" || text == "Null" || text == "NULL")
+      return nullptr;
     nlohmann::json number = nlohmann::json::parse(text, nullptr, false);
     if (number.is_number()) return number;
   }
   return text;
 }
 
-std::string GetPointer(const Ctx& ctx, const YAML::Node& node, const std::string& path) {
+std::string GetPointer(const Ctx& ctx, const YAML::Node& node,
+                       const std::string& path) {
   std::string value = GetString(ctx, node, path);
   if (!IsValidJsonPointer(value)) {
     Fail(ctx, node, path,
-         "invalid JSON pointer \"" + value + "\" (RFC 6901: empty or starting with /)");
+         "invalid JSON pointer \"" + value +
+             "\" (RFC 6901: empty or starting with /)");
   }
   return value;
 }
 
-ListConfig ParseList(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& node,
-                     const std::string& path) {
+ListConfig ParseList(const Ctx& ctx, const GlobalConfig& g,
+                     const YAML::Node& node, const std::string& path) {
   CheckKeys(ctx, node, path,
-            Keys({{"name", "url", "source", "items_pointer", "name_field", "type_field",
-                   "state_field", "default_type", "absent_after", "max_services", "tool",
-                   "arguments"},
+            Keys({{"name", "url", "source", "items_pointer", "name_field",
+                   "type_field", "state_field", "default_type", "absent_after",
+                   "max_services", "tool", "arguments"},
                   kPollKeys}));
   ListConfig l;
   if (!node["name"]) Fail(ctx, node, Child(path, "name"), "is required");
@@ -400,23 +425,31 @@ ListConfig ParseList(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& no
            "unknown list source \"" + source + "\" (one of: json_list, mcp)");
     }
   }
-  if (auto n = node["items_pointer"]) l.items_pointer = GetPointer(ctx, n, Child(path, "items_pointer"));
-  for (auto [key, field] : {std::pair<const char*, std::string*>{"name_field", &l.name_field},
-                            {"type_field", &l.type_field},
-                            {"state_field", &l.state_field},
-                            {"default_type", &l.default_type}}) {
-    if (auto n = node[key]) *field = GetNonEmptyString(ctx, n, Child(path, key));
+  if (auto n = node["items_pointer"])
+    l.items_pointer = GetPointer(ctx, n, Child(path, "items_pointer"));
+  for (auto [key, field] :
+       {std::pair<const char*, std::string*>{"name_field", &l.name_field},
+        {"type_field", &l.type_field},
+        {"state_field", &l.state_field},
+        {"default_type", &l.default_type}}) {
+    if (auto n = node[key])
+      *field = GetNonEmptyString(ctx, n, Child(path, key));
   }
-  if (auto n = node["default_type"]) l.default_type = GetLabelValue(ctx, n, Child(path, "default_type"));
-  if (auto n = node["absent_after"]) l.absent_after = GetInt(ctx, n, Child(path, "absent_after"), 1);
-  if (auto n = node["max_services"]) l.max_services = GetInt(ctx, n, Child(path, "max_services"), 1);
+  if (auto n = node["default_type"])
+    l.default_type = GetLabelValue(ctx, n, Child(path, "default_type"));
+  if (auto n = node["absent_after"])
+    l.absent_after = GetInt(ctx, n, Child(path, "absent_after"), 1);
+  if (auto n = node["max_services"])
+    l.max_services = GetInt(ctx, n, Child(path, "max_services"), 1);
   if (auto n = node["tool"]) {
-    if (l.kind != ListKind::kMcp) Fail(ctx, n, Child(path, "tool"), "only applies to source mcp");
+    if (l.kind != ListKind::kMcp)
+      Fail(ctx, n, Child(path, "tool"), "only applies to source mcp");
     l.tool = GetNonEmptyString(ctx, n, Child(path, "tool"));
   }
   if (auto n = node["arguments"]) {
     const std::string apath = Child(path, "arguments");
-    if (l.kind != ListKind::kMcp) Fail(ctx, n, apath, "only applies to source mcp");
+    if (l.kind != ListKind::kMcp)
+      Fail(ctx, n, apath, "only applies to source mcp");
     if (!n.IsMap()) Fail(ctx, n, apath, "must be a map (the tool's arguments)");
     l.arguments = YamlToJson(ctx, n, apath).dump();
   }
@@ -427,15 +460,17 @@ ListConfig ParseList(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& no
 }
 
 // The template every discovered target of a file_sd / http_sd block gets.
-ServiceConfig ParseTemplate(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& node,
-                            const std::string& path, std::string& target_path,
-                            std::string& scheme) {
+ServiceConfig ParseTemplate(const Ctx& ctx, const GlobalConfig& g,
+                            const YAML::Node& node, const std::string& path,
+                            std::string& target_path, std::string& scheme) {
   ServiceConfig t;
   t.line = node.Mark().line + 1;
-  if (auto n = node["type"]) t.type = GetLabelValue(ctx, n, Child(path, "type"));
+  if (auto n = node["type"])
+    t.type = GetLabelValue(ctx, n, Child(path, "type"));
   if (auto n = node["path"]) {
     target_path = GetNonEmptyString(ctx, n, Child(path, "path"));
-    if (target_path[0] != '/') Fail(ctx, n, Child(path, "path"), "must start with /");
+    if (target_path[0] != '/')
+      Fail(ctx, n, Child(path, "path"), "must start with /");
   }
   if (auto n = node["scheme"]) {
     scheme = GetString(ctx, n, Child(path, "scheme"));
@@ -448,10 +483,11 @@ ServiceConfig ParseTemplate(const Ctx& ctx, const GlobalConfig& g, const YAML::N
   return t;
 }
 
-FileSdConfig ParseFileSd(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& node,
-                         const std::string& path) {
+FileSdConfig ParseFileSd(const Ctx& ctx, const GlobalConfig& g,
+                         const YAML::Node& node, const std::string& path) {
   CheckKeys(ctx, node, path,
-            Keys({{"files", "refresh_interval", "type", "path", "scheme"}, kServiceKeys,
+            Keys({{"files", "refresh_interval", "type", "path", "scheme"},
+                  kServiceKeys,
                   kPollKeys}));
   FileSdConfig f;
   if (!node["files"]) Fail(ctx, node, Child(path, "files"), "is required");
@@ -460,7 +496,8 @@ FileSdConfig ParseFileSd(const Ctx& ctx, const GlobalConfig& g, const YAML::Node
     if (p.is_relative()) p = ctx.base_dir / p;
     f.files.push_back(p.string());
   }
-  if (f.files.empty()) Fail(ctx, node["files"], Child(path, "files"), "must not be empty");
+  if (f.files.empty())
+    Fail(ctx, node["files"], Child(path, "files"), "must not be empty");
   if (auto n = node["refresh_interval"]) {
     f.refresh_interval = GetDuration(ctx, n, Child(path, "refresh_interval"));
   }
@@ -468,10 +505,11 @@ FileSdConfig ParseFileSd(const Ctx& ctx, const GlobalConfig& g, const YAML::Node
   return f;
 }
 
-HttpSdConfig ParseHttpSd(const Ctx& ctx, const GlobalConfig& g, const YAML::Node& node,
-                         const std::string& path) {
+HttpSdConfig ParseHttpSd(const Ctx& ctx, const GlobalConfig& g,
+                         const YAML::Node& node, const std::string& path) {
   CheckKeys(ctx, node, path,
-            Keys({{"url", "refresh_interval", "type", "path", "scheme"}, kServiceKeys,
+            Keys({{"url", "refresh_interval", "type", "path", "scheme"},
+                  kServiceKeys,
                   kPollKeys}));
   HttpSdConfig h;
   if (!node["url"]) Fail(ctx, node, Child(path, "url"), "is required");
@@ -484,13 +522,15 @@ HttpSdConfig ParseHttpSd(const Ctx& ctx, const GlobalConfig& g, const YAML::Node
 }
 
 template <class T, class F>
-std::vector<T> ParseSequence(const Ctx& ctx, const YAML::Node& root, const char* key, F parse) {
+std::vector<T> ParseSequence(const Ctx& ctx, const YAML::Node& root,
+                             const char* key, F parse) {
   std::vector<T> out;
   const YAML::Node node = root[key];
   if (!node || node.IsNull()) return out;
   if (!node.IsSequence()) Fail(ctx, node, key, "must be a list");
   for (std::size_t i = 0; i < node.size(); ++i) {
-    out.push_back(parse(node[i], std::string(key) + "[" + std::to_string(i) + "]"));
+    out.push_back(
+        parse(node[i], std::string(key) + "[" + std::to_string(i) + "]"));
   }
   return out;
 }
@@ -499,21 +539,26 @@ Config Parse(const Ctx& ctx, const YAML::Node& root) {
   Config config;
   config.file = ctx.file;
   if (root.IsNull() || !root.IsDefined()) return config;
-  CheckKeys(ctx, root, "", {"global", "services", "lists", "file_sd", "http_sd"});
+  CheckKeys(ctx, root, "",
+            {"global", "services", "lists", "file_sd", "http_sd"});
   config.global = ParseGlobal(ctx, root["global"]);
   const GlobalConfig& g = config.global;
   config.services = ParseSequence<ServiceConfig>(
-      ctx, root, "services",
-      [&](const YAML::Node& n, const std::string& p) { return ParseService(ctx, g, n, p); });
+      ctx, root, "services", [&](const YAML::Node& n, const std::string& p) {
+        return ParseService(ctx, g, n, p);
+      });
   config.lists = ParseSequence<ListConfig>(
-      ctx, root, "lists",
-      [&](const YAML::Node& n, const std::string& p) { return ParseList(ctx, g, n, p); });
+      ctx, root, "lists", [&](const YAML::Node& n, const std::string& p) {
+        return ParseList(ctx, g, n, p);
+      });
   config.file_sd = ParseSequence<FileSdConfig>(
-      ctx, root, "file_sd",
-      [&](const YAML::Node& n, const std::string& p) { return ParseFileSd(ctx, g, n, p); });
+      ctx, root, "file_sd", [&](const YAML::Node& n, const std::string& p) {
+        return ParseFileSd(ctx, g, n, p);
+      });
   config.http_sd = ParseSequence<HttpSdConfig>(
-      ctx, root, "http_sd",
-      [&](const YAML::Node& n, const std::string& p) { return ParseHttpSd(ctx, g, n, p); });
+      ctx, root, "http_sd", [&](const YAML::Node& n, const std::string& p) {
+        return ParseHttpSd(ctx, g, n, p);
+      });
   // Names are unique among services, and among lists (a list's name is
   // the service_name of its own poll series).
   std::map<std::string, int> names;
@@ -551,7 +596,8 @@ std::string RedactUrl(std::string_view text) {
   if (end == std::string_view::npos) end = text.size();
   const std::size_t at = text.substr(start, end - start).rfind('@');
   if (at == std::string_view::npos) return std::string(text);
-  return std::string(text.substr(0, start)) + "xxxxx" + std::string(text.substr(start + at));
+  return std::string(text.substr(0, start)) + "xxxxx" +
+         std::string(text.substr(start + at));
 }
 
 Url ParseUrl(const std::string& text) {
@@ -570,16 +616,18 @@ Url ParseUrl(const std::string& text) {
     throw std::invalid_argument("host is missing");
   }
   if (u.has_userinfo()) {
-    throw std::invalid_argument("credentials in the URL are not allowed (use basic_auth)");
+    throw std::invalid_argument(
+        "credentials in the URL are not allowed (use basic_auth)");
   }
   url.host = std::string(u.encoded_host_address());
   const std::string default_port = url.scheme == "https" ? "443" : "80";
   url.port = u.has_port() ? std::string(u.port()) : default_port;
   if (url.port.empty()) url.port = default_port;
   int port = 0;
-  auto [end, ec] = std::from_chars(url.port.data(), url.port.data() + url.port.size(), port);
-  if (ec != std::errc() || end != url.port.data() + url.port.size() || port < 1 ||
-      port > 65535) {
+  auto [end, ec] =
+      std::from_chars(url.port.data(), url.port.data() + url.port.size(), port);
+  if (ec != std::errc() || end != url.port.data() + url.port.size() ||
+      port < 1 || port > 65535) {
     throw std::invalid_argument("invalid port");
   }
   url.target = std::string(u.encoded_path());
@@ -592,10 +640,12 @@ Url ParseUrl(const std::string& text) {
   if (url.target.empty()) url.target = "/";
   if (u.has_query()) url.target += "?" + std::string(u.encoded_query());
   std::string host_text = std::string(u.encoded_host_and_port());
-  url.host_header = url.port == default_port ? std::string(u.encoded_host()) : host_text;
+  url.host_header =
+      url.port == default_port ? std::string(u.encoded_host()) : host_text;
   if (u.host_type() == boost::urls::host_type::ipv6) {
-    url.host_header = url.port == default_port ? "[" + url.host + "]"
-                                               : "[" + url.host + "]:" + url.port;
+    url.host_header = url.port == default_port
+                          ? "[" + url.host + "]"
+                          : "[" + url.host + "]:" + url.port;
   }
   return url;
 }
@@ -620,7 +670,8 @@ bool IsValidMetricName(const std::string& name) {
   if (name.empty()) return false;
   for (std::size_t i = 0; i < name.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(name[i]);
-    bool ok = std::isalpha(c) || c == '_' || c == ':' || (i > 0 && std::isdigit(c));
+    bool ok =
+        std::isalpha(c) || c == '_' || c == ':' || (i > 0 && std::isdigit(c));
     if (!ok) return false;
   }
   return true;

@@ -32,8 +32,9 @@ prometheus::Histogram& MakePollDuration(prometheus::Registry& registry) {
 prometheus::Gauge& MakeBuildInfo(prometheus::Registry& registry) {
   return BuildGauge()
       .Name("service_state_exporter_build_info")
-      .Help("A metric with a constant '1' value labeled by version, revision "
-            "and compiler from which service_state_exporter was built.")
+      .Help(
+          "A metric with a constant '1' value labeled by version, revision "
+          "and compiler from which service_state_exporter was built.")
       .Register(registry)
       .Add({{"version", kVersion},
             {"revision", kRevision},

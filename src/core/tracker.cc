@@ -8,8 +8,8 @@ namespace sse {
 namespace {
 
 bool IsUp(const TrackerOptions& options, const std::string& state) {
-  return std::find(options.up_states.begin(), options.up_states.end(),
-                   state) != options.up_states.end();
+  return std::find(options.up_states.begin(), options.up_states.end(), state) !=
+         options.up_states.end();
 }
 
 }  // namespace
@@ -86,7 +86,8 @@ void Tracker::Remove(const std::string& name) {
   metrics_.entered.Remove(s.entered);
   metrics_.changes.Remove(s.changes);
   for (auto& [state, gauge] : s.state_gauges) metrics_.state.Remove(gauge);
-  for (auto& [pair, counter] : s.transitions) metrics_.transitions.Remove(counter);
+  for (auto& [pair, counter] : s.transitions)
+    metrics_.transitions.Remove(counter);
   services_.erase(it);
 }
 
@@ -221,11 +222,14 @@ std::vector<ServiceView> Tracker::ViewAll() const {
   out.reserve(services_.size());
   for (const auto& [name, s] : services_) out.push_back(MakeView(*s));
   std::sort(out.begin(), out.end(),
-            [](const ServiceView& a, const ServiceView& b) { return a.name < b.name; });
+            [](const ServiceView& a, const ServiceView& b) {
+              return a.name < b.name;
+            });
   return out;
 }
 
-std::optional<PersistedService> Tracker::Persist(const std::string& name) const {
+std::optional<PersistedService> Tracker::Persist(
+    const std::string& name) const {
   auto it = services_.find(name);
   if (it == services_.end() || !it->second->observed) return std::nullopt;
   const Service& s = *it->second;

@@ -103,9 +103,10 @@ class FileSd final : public Discoverer,
  private:
   void Schedule(Duration delay) {
     timer_.expires_after(delay);
-    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-      if (!ec && !self->stopped_) self->Refresh();
-    });
+    timer_.async_wait(
+        [self = shared_from_this()](boost::system::error_code ec) {
+          if (!ec && !self->stopped_) self->Refresh();
+        });
   }
 
   // Scans on the file thread, then takes the result in on the I/O thread
@@ -114,7 +115,8 @@ class FileSd final : public Discoverer,
     std::map<std::string, std::int64_t> known;
     for (const auto& [path, entry] : per_file_) known[path] = entry.first;
     net::post(files_, [self = shared_from_this(), known = std::move(known)] {
-      auto scan = std::make_shared<FileSdScan>(ScanFileSd(self->config_, known));
+      auto scan =
+          std::make_shared<FileSdScan>(ScanFileSd(self->config_, known));
       net::post(self->io_, [self, scan] {
         if (self->stopped_) return;
         if (self->Take(std::move(*scan))) self->changed_();
@@ -176,8 +178,8 @@ class HttpSd final : public Discoverer,
         timer_(io) {
     ServiceConfig poll = config_.service;
     poll.url = config_.url;
-    client_ = std::make_shared<HttpClient>(io, config_.url,
-                                           ClientOptionsFor(poll));
+    client_ =
+        std::make_shared<HttpClient>(io, config_.url, ClientOptionsFor(poll));
   }
 
   const HttpSdConfig& config() const { return config_; }
@@ -193,9 +195,10 @@ class HttpSd final : public Discoverer,
  private:
   void Schedule(Duration delay) {
     timer_.expires_after(delay);
-    timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-      if (!ec && !self->stopped_) self->Fetch();
-    });
+    timer_.async_wait(
+        [self = shared_from_this()](boost::system::error_code ec) {
+          if (!ec && !self->stopped_) self->Fetch();
+        });
   }
 
   void Fetch() {
@@ -225,10 +228,9 @@ class HttpSd final : public Discoverer,
     if (http.outcome == Outcome::kOk && error.empty()) {
       try {
         std::vector<std::string> problems;
-        auto targets =
-            ServicesFromTargets(ParseTargetGroups(http.body, false),
-                                config_.service, config_.scheme, config_.path,
-                                problems);
+        auto targets = ServicesFromTargets(ParseTargetGroups(http.body, false),
+                                           config_.service, config_.scheme,
+                                           config_.path, problems);
         for (const auto& p : problems) {
           Log(LogLevel::kWarn, "http_sd target skipped",
               {{"sd", id_}, {"problem", p}});
@@ -250,7 +252,8 @@ class HttpSd final : public Discoverer,
           "http_sd answer invalid; keeping the last good targets",
           {{"sd", id_}, {"err", error}});
     } else if (!error.empty()) {
-      Log(LogLevel::kWarn, "http_sd fetch failed; keeping the last good targets",
+      Log(LogLevel::kWarn,
+          "http_sd fetch failed; keeping the last good targets",
           {{"sd", id_}, {"err", error}});
     }
   }

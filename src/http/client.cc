@@ -27,10 +27,10 @@
 #include <system_error>
 #include <vector>
 
+#include "sse/http/resolver.h"
+#include "sse/http/response.h"
 #include "sse/util/file_read.h"
 #include "sse/util/text.h"
-#include "sse/http/response.h"
-#include "sse/http/resolver.h"
 #include "sse/version.h"
 
 namespace sse {

@@ -3,17 +3,17 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <memory>
@@ -80,7 +80,8 @@ void BlockingResolve(Lookup& lookup, boost::system::error_code& error,
   hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
   addrinfo* list = nullptr;
   errno = 0;
-  int rc = ::getaddrinfo(lookup.host.c_str(), lookup.port.c_str(), &hints, &list);
+  int rc =
+      ::getaddrinfo(lookup.host.c_str(), lookup.port.c_str(), &hints, &list);
   if (rc != 0) {
     error = AddrinfoError(rc, errno);
     return;
@@ -206,7 +207,8 @@ net::awaitable<ResolveResult> ResolveWithDeadline(
   const net::ip::address address = net::ip::make_address(host, ec);
   if (!ec) {
     unsigned short number = 0;
-    auto [end, pec] = std::from_chars(port.data(), port.data() + port.size(), number);
+    auto [end, pec] =
+        std::from_chars(port.data(), port.data() + port.size(), number);
     if (pec != std::errc() || end != port.data() + port.size()) {
       result.error = net::error::service_not_found;
     } else {

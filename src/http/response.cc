@@ -70,29 +70,32 @@ Outcome ClassifyReadError(const boost::system::error_code& ec) {
   if (ec == http::error::end_of_stream || ec == http::error::partial_message) {
     return Outcome::kConnectError;
   }
-  if (ec.category() == http::make_error_code(http::error::end_of_stream).category()) {
+  if (ec.category() ==
+      http::make_error_code(http::error::end_of_stream).category()) {
     return Outcome::kHttpError;
   }
   return Outcome::kConnectError;
 }
 
-HttpResult FinishResponse(ResponseParser& parser, const boost::system::error_code& ec,
+HttpResult FinishResponse(ResponseParser& parser,
+                          const boost::system::error_code& ec,
                           const ResponseLimits& limits, std::string& location) {
   location.clear();
   if (ec) {
-    std::string what = ec == http::error::body_limit
-                           ? "body larger than " +
-                                 std::to_string(limits.max_body_bytes) + " bytes"
-                       : ec == http::error::header_limit
-                           ? "header larger than " +
-                                 std::to_string(limits.max_header_bytes) + " bytes"
-                           : ec.message();
+    std::string what =
+        ec == http::error::body_limit
+            ? "body larger than " + std::to_string(limits.max_body_bytes) +
+                  " bytes"
+        : ec == http::error::header_limit
+            ? "header larger than " + std::to_string(limits.max_header_bytes) +
+                  " bytes"
+            : ec.message();
     return Failure(ClassifyReadError(ec), "read: " + what);
   }
   auto& res = parser.get();
   if (res.result_int() < 100 || res.result_int() > 599) {
-    return Failure(Outcome::kHttpError,
-                   "read: invalid status code " + std::to_string(res.result_int()));
+    return Failure(Outcome::kHttpError, "read: invalid status code " +
+                                            std::to_string(res.result_int()));
   }
   HttpResult result;
   result.status = res.result_int();

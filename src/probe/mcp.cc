@@ -162,8 +162,7 @@ net::awaitable<HttpResult> McpSession::Initialize(HttpClient& client) {
   HttpResult ack = co_await client.Request(
       RpcRequest(notify, session_id_, protocol_version_));
   if (ack.outcome != Outcome::kOk) co_return ack;
-  if (std::string e = StatusError(ack, "notifications/initialized");
-      !e.empty())
+  if (std::string e = StatusError(ack, "notifications/initialized"); !e.empty())
     co_return Failure(Outcome::kHttpError, std::move(e), ack.status);
   initialized_ = true;
   co_return HttpResult{};

@@ -85,8 +85,8 @@ void Poller::PollOnce() {
       impl_->timer.get_executor(), std::move(poll),
       [self](std::exception_ptr e) {
         if (LogEscaped(e, "poll failed", {"service", self->service_->name})) {
-          self->impl_->next = schedule::Next(
-              self->impl_->next, Clock::now(), self->service_->interval);
+          self->impl_->next = schedule::Next(self->impl_->next, Clock::now(),
+                                             self->service_->interval);
         }
         if (!self->impl_->stopped) self->Sleep();
       });

@@ -38,10 +38,9 @@ Probe ReadJson(const ProbeTarget& target, const HttpResult& http) {
   }
   if (http.status < 200 || http.status >= 300) {
     // No state in the body: the status is what the service said.
-    return Failed(Outcome::kHttpError,
-                  StateFromStatus(http.status, service.status_map),
-                  "HTTP status " + std::to_string(http.status) + " and " +
-                      error);
+    return Failed(
+        Outcome::kHttpError, StateFromStatus(http.status, service.status_map),
+        "HTTP status " + std::to_string(http.status) + " and " + error);
   }
   return Failed(Outcome::kInvalidBody, kStateUnknown, error);
 }

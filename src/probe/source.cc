@@ -6,13 +6,15 @@
 
 namespace sse {
 
-std::string StateFromStatus(unsigned status,
-                            const std::map<std::string, std::string>& status_map) {
+std::string StateFromStatus(
+    unsigned status, const std::map<std::string, std::string>& status_map) {
   const std::string code = std::to_string(status);
-  if (auto it = status_map.find(code); it != status_map.end()) return it->second;
+  if (auto it = status_map.find(code); it != status_map.end())
+    return it->second;
   if (code.size() == 3) {
     std::string klass = code.substr(0, 1) + "xx";
-    if (auto it = status_map.find(klass); it != status_map.end()) return it->second;
+    if (auto it = status_map.find(klass); it != status_map.end())
+      return it->second;
   }
   if (status >= 200 && status < 300) return "running";
   if (status == 401 || status == 403) return "auth_required";
@@ -45,8 +47,8 @@ std::optional<std::string> ExtractJsonState(std::string_view body,
     }
     const nlohmann::json& value = doc.at(ptr);
     if (!value.is_string()) {
-      error = std::string("value at ") + pointer + " is a " + value.type_name() +
-              ", not a string";
+      error = std::string("value at ") + pointer + " is a " +
+              value.type_name() + ", not a string";
       return std::nullopt;
     }
     std::string state = value.get<std::string>();

@@ -24,9 +24,11 @@ bool JsonTooDeep(std::string_view text, int max_depth) {
   return false;
 }
 
-std::optional<nlohmann::json> ParseUntrustedJson(std::string_view text, std::string& error) {
+std::optional<nlohmann::json> ParseUntrustedJson(std::string_view text,
+                                                 std::string& error) {
   if (JsonTooDeep(text, kMaxJsonDepth)) {
-    error = "JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+    error =
+        "JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels";
     return std::nullopt;
   }
   nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);

@@ -101,8 +101,8 @@ spdlog::logger& Logger() {
 }  // namespace
 
 bool ParseLogLevel(std::string_view text, LogLevel& out) {
-  for (LogLevel level : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn,
-                         LogLevel::kError}) {
+  for (LogLevel level :
+       {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {
     if (text == LevelName(level)) {
       out = level;
       return true;

@@ -33,7 +33,8 @@ bool IsValidUtf8(std::string_view text) {
     if (i + extra >= text.size()) return false;
     for (std::size_t k = 1; k <= extra; ++k) {
       const unsigned char b = static_cast<unsigned char>(text[i + k]);
-      const bool in_range = k == 1 ? (b >= low && b <= high) : (b >= 0x80 && b <= 0xbf);
+      const bool in_range =
+          k == 1 ? (b >= low && b <= high) : (b >= 0x80 && b <= 0xbf);
       if (!in_range) return false;
     }
     i += 1 + extra;

@@ -38,7 +38,8 @@ int UnitRank(std::string_view name) {
 bool ReadNumber(std::string_view text, std::size_t& pos, std::uint64_t& out) {
   std::size_t start = pos;
   out = 0;
-  while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) {
+  while (pos < text.size() &&
+         std::isdigit(static_cast<unsigned char>(text[pos]))) {
     std::uint64_t digit = static_cast<std::uint64_t>(text[pos] - '0');
     if (out > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) {
       return false;

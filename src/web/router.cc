@@ -18,14 +18,16 @@ WebResponse NotFound() {
 }
 
 WebResponse Router::operator()(const WebRequest& request) const {
-  auto route = std::find_if(routes_.begin(), routes_.end(),
-                            [&](const Route& r) { return r.path == request.path; });
+  auto route =
+      std::find_if(routes_.begin(), routes_.end(),
+                   [&](const Route& r) { return r.path == request.path; });
   if (route == routes_.end()) return NotFound();
   if (!route->methods.empty() &&
       std::find(route->methods.begin(), route->methods.end(), request.method) ==
           route->methods.end()) {
     std::string allow;
-    for (const auto& m : route->methods) allow += (allow.empty() ? "" : ", ") + m;
+    for (const auto& m : route->methods)
+      allow += (allow.empty() ? "" : ", ") + m;
     WebResponse r =
         MakeResponse(405, "text/plain; charset=utf-8", "Method Not Allowed\n");
     r.headers.emplace_back("Allow", allow);

@@ -647,14 +647,13 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
       auto state = std::make_shared<SessionState>();
       sessions.insert(state.get());
       peak_sessions = std::max(peak_sessions, sessions.size());
-      net::co_spawn(
-          executor, Run(std::move(socket), state, security),
-          [self, state](std::exception_ptr e) {
-            if (state->evicted) --self->evicted;
-            self->sessions.erase(state.get());
-            self->AfterSession();
-            LogEscaped(e, "session failed");
-          });
+      net::co_spawn(executor, Run(std::move(socket), state, security),
+                    [self, state](std::exception_ptr e) {
+                      if (state->evicted) --self->evicted;
+                      self->sessions.erase(state.get());
+                      self->AfterSession();
+                      LogEscaped(e, "session failed");
+                    });
     }
   }
 

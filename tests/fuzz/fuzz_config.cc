@@ -40,11 +40,13 @@ bool UsableLabel(const std::string& s) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
+                                      std::size_t size) {
   const std::string yaml(reinterpret_cast<const char*>(data), size);
   // Absolute paths could name anything on this machine (a FIFO, a device):
   // the loader bounds those, but the fuzzer should not wander there.
-  if (yaml.find("_file") != std::string::npos && yaml.find('/') != std::string::npos) {
+  if (yaml.find("_file") != std::string::npos &&
+      yaml.find('/') != std::string::npos) {
     return -1;
   }
   sse::Config config;
@@ -52,7 +54,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     config = sse::ParseConfig(yaml, "fuzz.yaml", BaseDir());
   } catch (const sse::ConfigError& e) {
     const std::string message = e.what();
-    if (message.rfind("fuzz.yaml", 0) != 0) sse::fuzz::Fail("error does not name the file");
+    if (message.rfind("fuzz.yaml", 0) != 0)
+      sse::fuzz::Fail("error does not name the file");
     // Secrets read from files never show up in messages (unless the YAML
     // itself has the same text, which messages may quote).
     if ((message.find(kToken) != std::string::npos &&
@@ -71,11 +74,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!UsableLabel(s.name) || !UsableLabel(s.type)) {
       sse::fuzz::Fail("service name or type is not a usable label value");
     }
-    if (s.url.scheme != "http" && s.url.scheme != "https") sse::fuzz::Fail("bad scheme");
+    if (s.url.scheme != "http" && s.url.scheme != "https")
+      sse::fuzz::Fail("bad scheme");
     if (s.url.host.empty() || s.url.target.empty() || s.url.target[0] != '/') {
       sse::fuzz::Fail("bad URL parts");
     }
-    if (s.interval.count() <= 0 || s.timeout.count() <= 0 || s.timeout > s.interval) {
+    if (s.interval.count() <= 0 || s.timeout.count() <= 0 ||
+        s.timeout > s.interval) {
       sse::fuzz::Fail("bad interval or timeout");
     }
     if (s.max_body_bytes == 0 || s.max_states < 1 || s.transition_after < 1) {
@@ -87,7 +92,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
     }
     // A valid URL parses again to the same parts.
-    if (!(sse::ParseUrl(s.url.text) == s.url)) sse::fuzz::Fail("URL does not round-trip");
+    if (!(sse::ParseUrl(s.url.text) == s.url))
+      sse::fuzz::Fail("URL does not round-trip");
   }
   return 0;
 }

@@ -25,7 +25,8 @@ bool UsableLabel(std::string_view s) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
+                                      std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
 
   // CheckStateString against an independent oracle: whatever it accepts
@@ -33,12 +34,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // UTF-8 in one.
   const bool accepted = sse::CheckStateString(input).empty();
   if (accepted != UsableLabel(input)) {
-    sse::fuzz::Fail(accepted ? "CheckStateString accepted an unusable label value"
-                             : "CheckStateString refused a usable label value");
+    sse::fuzz::Fail(accepted
+                        ? "CheckStateString accepted an unusable label value"
+                        : "CheckStateString refused a usable label value");
   }
 
   const std::size_t newline = input.find('\n');
-  const std::string pointer(input.substr(0, newline == std::string_view::npos ? 0 : newline));
+  const std::string pointer(
+      input.substr(0, newline == std::string_view::npos ? 0 : newline));
   const std::string_view body =
       newline == std::string_view::npos ? input : input.substr(newline + 1);
 
@@ -47,13 +50,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (state && (!error.empty() || !UsableLabel(*state))) {
     sse::fuzz::Fail("ExtractJsonState returned an unusable state");
   }
-  if (!state && error.empty()) sse::fuzz::Fail("ExtractJsonState failed without a reason");
+  if (!state && error.empty())
+    sse::fuzz::Fail("ExtractJsonState failed without a reason");
 
   // The whole observation path of a json service with a state_map.
   sse::ServiceConfig service;
   service.name = "fuzz";
   service.source = sse::SourceKind::kJson;
-  service.state_pointer = pointer.empty() || pointer[0] == '/' ? pointer : "/state";
+  service.state_pointer =
+      pointer.empty() || pointer[0] == '/' ? pointer : "/state";
   service.state_map = {{"UP", "running"}, {"DOWN", "Failed"}, {"X", "\x01"}};
   for (unsigned status : {200u, 503u}) {
     sse::HttpResult http;
@@ -61,7 +66,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     http.body = std::string(body);
     const sse::Probe obs = sse::ObserveService(service, http);
     if (obs.outcome == sse::Outcome::kOk) {
-      if (!UsableLabel(obs.state)) sse::fuzz::Fail("ok observation with an unusable state");
+      if (!UsableLabel(obs.state))
+        sse::fuzz::Fail("ok observation with an unusable state");
       if (!obs.error.empty()) sse::fuzz::Fail("ok observation with an error");
     } else if (obs.state != "unknown" && obs.state != "error") {
       sse::fuzz::Fail("failed observation with an unexpected state");

@@ -8,7 +8,8 @@
 #include "fuzz_util.h"
 #include "sse/util/units.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
+                                      std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   if (auto d = sse::ParseDuration(text)) {
     if (d->count() < 0) sse::fuzz::Fail("negative duration");

@@ -1,5 +1,6 @@
 #include "support/fake_service.h"
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,10 +12,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <nlohmann/json.hpp>
-#include <array>
 #include <cstdio>
 #include <future>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
@@ -44,23 +44,26 @@ struct FakeService::Impl {
   template <class Stream>
   net::awaitable<void> Misbehave(Stream& stream, const FakeResponse& r) {
     if (!r.raw.empty()) {
-      auto [ec, n] = co_await net::async_write(stream, net::buffer(r.raw), kUseTuple);
+      auto [ec, n] =
+          co_await net::async_write(stream, net::buffer(r.raw), kUseTuple);
       if (ec) co_return;
     }
     const std::string piece(64 * 1024, r.stream_fill);
     char size_line[32];
     std::uint64_t left = r.stream_bytes;
     while (left > 0) {
-      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, piece.size()));
+      const std::size_t n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(left, piece.size()));
       if (r.stream_chunked) {
         int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", n);
         std::array<net::const_buffer, 3> chunk{
-            net::buffer(size_line, static_cast<std::size_t>(len)), net::buffer(piece.data(), n),
-            net::buffer("\r\n", 2)};
+            net::buffer(size_line, static_cast<std::size_t>(len)),
+            net::buffer(piece.data(), n), net::buffer("\r\n", 2)};
         auto [ec, w] = co_await net::async_write(stream, chunk, kUseTuple);
         if (ec) co_return;
       } else {
-        auto [ec, w] = co_await net::async_write(stream, net::buffer(piece.data(), n), kUseTuple);
+        auto [ec, w] = co_await net::async_write(
+            stream, net::buffer(piece.data(), n), kUseTuple);
         if (ec) co_return;
       }
       left -= n;
@@ -71,14 +74,16 @@ struct FakeService::Impl {
       for (;;) {
         timer.expires_after(r.drip);
         co_await timer.async_wait(kUseTuple);
-        auto [ec, w] = co_await net::async_write(stream, net::buffer(&r.stream_fill, 1), kUseTuple);
+        auto [ec, w] = co_await net::async_write(
+            stream, net::buffer(&r.stream_fill, 1), kUseTuple);
         if (ec) co_return;
       }
     }
     if (r.hang) {
       char sink[4096];
       for (;;) {
-        auto [ec, n] = co_await stream.async_read_some(net::buffer(sink), kUseTuple);
+        auto [ec, n] =
+            co_await stream.async_read_some(net::buffer(sink), kUseTuple);
         if (ec) co_return;
       }
     }
@@ -99,7 +104,8 @@ struct FakeService::Impl {
       fr.target = std::string(req.target());
       for (const auto& field : req) {
         std::string name(field.name_string());
-        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (char& c : name)
+          c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         fr.headers[name] = std::string(field.value());
       }
       fr.body = req.body();
@@ -116,13 +122,13 @@ struct FakeService::Impl {
       }
       reset = response.reset;
       if (response.close) break;
-      if (!response.raw.empty() || response.stream_bytes > 0 || response.drip.count() > 0 ||
-          response.hang || response.reset) {
+      if (!response.raw.empty() || response.stream_bytes > 0 ||
+          response.drip.count() > 0 || response.hang || response.reset) {
         co_await Misbehave(stream, response);
         break;
       }
-      http::response<http::string_body> res{static_cast<http::status>(response.status),
-                                            req.version()};
+      http::response<http::string_body> res{
+          static_cast<http::status>(response.status), req.version()};
       res.set(http::field::content_type, response.content_type);
       for (const auto& [name, value] : response.headers) res.set(name, value);
       res.keep_alive(req.keep_alive() && response.keep_alive);
@@ -137,7 +143,8 @@ struct FakeService::Impl {
     bool reset = false;
     if (ssl_ctx) {
       ssl::stream<tcp::socket&> stream(*socket, *ssl_ctx);
-      auto [hec] = co_await stream.async_handshake(ssl::stream_base::server, kUseTuple);
+      auto [hec] =
+          co_await stream.async_handshake(ssl::stream_base::server, kUseTuple);
       if (hec) {
         owner->handshake_failures_++;
       } else {
@@ -217,8 +224,8 @@ FakeService::~FakeService() {
 }
 
 std::string FakeService::Url(const std::string& path) const {
-  return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" +
-         std::to_string(port_) + path;
+  return std::string(tls_ ? "https" : "http") +
+         "://127.0.0.1:" + std::to_string(port_) + path;
 }
 
 void FakeService::SetHandler(FakeHandler handler) {

@@ -95,7 +95,9 @@ class FakeService {
   std::uint64_t connections() const { return connections_.load(); }
   /// TLS handshakes that completed / failed (HTTPS only).
   std::uint64_t handshakes() const { return handshakes_.load(); }
-  std::uint64_t handshake_failures() const { return handshake_failures_.load(); }
+  std::uint64_t handshake_failures() const {
+    return handshake_failures_.load();
+  }
   /// The last request received. Thread-safe.
   FakeRequest last_request() const;
 

@@ -14,7 +14,8 @@
 #include <cstring>
 
 extern "C" int getaddrinfo(const char* node, const char* service,
-                           const struct addrinfo* hints, struct addrinfo** res) {
+                           const struct addrinfo* hints,
+                           struct addrinfo** res) {
   using Fn = int (*)(const char*, const char*, const struct addrinfo*,
                      struct addrinfo**);
   static Fn real = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "getaddrinfo"));

@@ -56,7 +56,8 @@ std::vector<Sample> ParseExposition(const std::string& text) {
       ++i;
       while (i < line.size() && line[i] != '}') {
         std::size_t eq = line.find('=', i);
-        if (eq == std::string::npos || eq + 1 >= line.size() || line[eq + 1] != '"') {
+        if (eq == std::string::npos || eq + 1 >= line.size() ||
+            line[eq + 1] != '"') {
           throw std::runtime_error("malformed labels: " + line);
         }
         std::string key = line.substr(i, eq - i);
@@ -70,15 +71,18 @@ std::vector<Sample> ParseExposition(const std::string& text) {
             value += line[j];
           }
         }
-        if (j >= line.size()) throw std::runtime_error("unterminated value: " + line);
+        if (j >= line.size())
+          throw std::runtime_error("unterminated value: " + line);
         s.labels[key] = value;
         i = j + 1;
         if (i < line.size() && line[i] == ',') ++i;
       }
-      if (i >= line.size()) throw std::runtime_error("unterminated labels: " + line);
+      if (i >= line.size())
+        throw std::runtime_error("unterminated labels: " + line);
       ++i;
     }
-    if (i >= line.size() || line[i] != ' ') throw std::runtime_error("no value: " + line);
+    if (i >= line.size() || line[i] != ' ')
+      throw std::runtime_error("no value: " + line);
     std::string rest = line.substr(i + 1);
     std::size_t space = rest.find(' ');
     s.value = ParseValue(rest.substr(0, space));
@@ -87,18 +91,18 @@ std::vector<Sample> ParseExposition(const std::string& text) {
   return samples;
 }
 
-std::optional<double> FindSample(const std::vector<Sample>& samples,
-                                 const std::string& name,
-                                 const std::map<std::string, std::string>& labels) {
+std::optional<double> FindSample(
+    const std::vector<Sample>& samples, const std::string& name,
+    const std::map<std::string, std::string>& labels) {
   for (const auto& s : samples) {
     if (s.name == name && s.labels == labels) return s.value;
   }
   return std::nullopt;
 }
 
-std::vector<Sample> FindSamples(const std::vector<Sample>& samples,
-                                const std::string& name,
-                                const std::map<std::string, std::string>& labels) {
+std::vector<Sample> FindSamples(
+    const std::vector<Sample>& samples, const std::string& name,
+    const std::map<std::string, std::string>& labels) {
   std::vector<Sample> out;
   for (const auto& s : samples) {
     if (s.name != name) continue;
@@ -122,14 +126,16 @@ HttpReply Exchange(net::io_context& io, Stream& stream, std::uint16_t port,
                    const std::map<std::string, std::string>& headers,
                    std::chrono::milliseconds timeout) {
   HttpReply reply;
-  http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+  http::request<http::string_body> req{http::string_to_verb(method), target,
+                                       11};
   req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
   for (const auto& [k, v] : headers) req.set(k, v);
   req.prepare_payload();
   // Run the async operations so that the stream's timeout applies.
   boost::system::error_code ec;
   beast::get_lowest_layer(stream).expires_after(timeout);
-  http::async_write(stream, req, [&](boost::system::error_code e, std::size_t) { ec = e; });
+  http::async_write(stream, req,
+                    [&](boost::system::error_code e, std::size_t) { ec = e; });
   io.restart();
   io.run();
   if (ec) throw boost::system::system_error(ec);
@@ -146,7 +152,8 @@ HttpReply Exchange(net::io_context& io, Stream& stream, std::uint16_t port,
   reply.status = res.result_int();
   for (const auto& field : res) {
     std::string name(field.name_string());
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : name)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     reply.headers[name] = std::string(field.value());
   }
   reply.body = res.body();
@@ -206,7 +213,8 @@ HttpReply HttpsRequest(std::uint16_t port, const ClientTls& tls,
 
 std::uint16_t FreePort() {
   net::io_context io;
-  tcp::acceptor acceptor(io, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  tcp::acceptor acceptor(io,
+                         tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
   return acceptor.local_endpoint().port();
 }
 
@@ -220,7 +228,8 @@ bool WaitFor(const std::function<bool()>& condition,
   return condition();
 }
 
-Process::Process(const std::vector<std::string>& argv, const std::string& log_file,
+Process::Process(const std::vector<std::string>& argv,
+                 const std::string& log_file,
                  const std::map<std::string, std::string>& env)
     : log_file_(log_file) {
   pid_ = fork();
@@ -239,7 +248,8 @@ Process::Process(const std::vector<std::string>& argv, const std::string& log_fi
     if (close_range(3, ~0U, 0) != 0) {
       for (int fd = 3; fd < 65536; ++fd) close(fd);
     }
-    for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
+    for (const auto& [name, value] : env)
+      setenv(name.c_str(), value.c_str(), 1);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -264,7 +274,8 @@ std::optional<int> Process::Wait(std::chrono::milliseconds timeout) {
     pid_t r = waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
       exited_ = true;
-      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      exit_code_ =
+          WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       return exit_code_;
     }
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
@@ -282,14 +293,16 @@ int Process::Stop(std::chrono::milliseconds grace) {
 
 std::string Process::log() const {
   std::ifstream in(log_file_);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return std::string((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
 }
 
 RawConnection::RawConnection(std::uint16_t port, int receive_buffer) {
   fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw std::runtime_error("socket failed");
   if (receive_buffer > 0) {
-    setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer,
+               sizeof receive_buffer);
   }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -298,7 +311,8 @@ RawConnection::RawConnection(std::uint16_t port, int receive_buffer) {
   if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     close(fd_);
     fd_ = -1;
-    throw std::runtime_error("connect to port " + std::to_string(port) + " failed");
+    throw std::runtime_error("connect to port " + std::to_string(port) +
+                             " failed");
   }
 }
 
@@ -309,7 +323,8 @@ RawConnection::~RawConnection() {
 bool RawConnection::Send(const std::string& bytes) {
   std::size_t sent = 0;
   while (sent < bytes.size()) {
-    ssize_t n = send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    ssize_t n =
+        send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
     if (n <= 0) return false;
     sent += static_cast<std::size_t>(n);
   }
@@ -410,7 +425,8 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-std::string TempDir::Write(const std::string& name, const std::string& content) const {
+std::string TempDir::Write(const std::string& name,
+                           const std::string& content) const {
   auto p = path_ / name;
   std::filesystem::create_directories(p.parent_path());
   std::ofstream(p, std::ios::binary) << content;

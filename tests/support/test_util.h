@@ -27,30 +27,31 @@ struct Sample {
 std::vector<Sample> ParseExposition(const std::string& text);
 
 /// The value of the sample with exactly this name and these labels.
-std::optional<double> FindSample(const std::vector<Sample>& samples,
-                                 const std::string& name,
-                                 const std::map<std::string, std::string>& labels);
+std::optional<double> FindSample(
+    const std::vector<Sample>& samples, const std::string& name,
+    const std::map<std::string, std::string>& labels);
 
 /// Samples with this name whose labels include `labels`.
-std::vector<Sample> FindSamples(const std::vector<Sample>& samples,
-                                const std::string& name,
-                                const std::map<std::string, std::string>& labels = {});
+std::vector<Sample> FindSamples(
+    const std::vector<Sample>& samples, const std::string& name,
+    const std::map<std::string, std::string>& labels = {});
 
 /// A response of HttpGet.
 struct HttpReply {
-  int status = 0;  ///< 0 if the request failed
+  int status = 0;                              ///< 0 if the request failed
   std::map<std::string, std::string> headers;  ///< lower-cased names
   std::string body;
   std::string error;
 };
 
 /// A blocking HTTP/1.1 request to 127.0.0.1:port with a timeout.
-HttpReply HttpRequest(std::uint16_t port, const std::string& method,
-                      const std::string& target,
-                      const std::map<std::string, std::string>& headers = {},
-                      std::chrono::milliseconds timeout = std::chrono::seconds(5));
-inline HttpReply HttpGet(std::uint16_t port, const std::string& target,
-                         const std::map<std::string, std::string>& headers = {}) {
+HttpReply HttpRequest(
+    std::uint16_t port, const std::string& method, const std::string& target,
+    const std::map<std::string, std::string>& headers = {},
+    std::chrono::milliseconds timeout = std::chrono::seconds(5));
+inline HttpReply HttpGet(
+    std::uint16_t port, const std::string& target,
+    const std::map<std::string, std::string>& headers = {}) {
   return HttpRequest(port, "GET", target, headers);
 }
 
@@ -64,10 +65,11 @@ struct ClientTls {
 
 /// Like HttpRequest, over TLS to 127.0.0.1:port. A failed handshake is a
 /// reply with status 0 and the error.
-HttpReply HttpsRequest(std::uint16_t port, const ClientTls& tls,
-                       const std::string& method, const std::string& target,
-                       const std::map<std::string, std::string>& headers = {},
-                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
+HttpReply HttpsRequest(
+    std::uint16_t port, const ClientTls& tls, const std::string& method,
+    const std::string& target,
+    const std::map<std::string, std::string>& headers = {},
+    std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 /// A port that was free a moment ago on 127.0.0.1.
 std::uint16_t FreePort();

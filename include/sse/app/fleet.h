@@ -43,6 +43,7 @@ class NameRegistry {
   /// Forgets every list and service (members stay): before a
   /// reconciliation names them again.
   void ClearListsAndServices();
+
  private:
   std::unordered_map<std::string, Owner> owners_;
 };

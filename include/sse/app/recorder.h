@@ -67,10 +67,9 @@ class PollRecorder {
   /// status. The first failure after a success is logged as a warning,
   /// repeats as debug; a state change as info, and it goes to the state
   /// file.
-  void Observe(Record& record, const std::string& name,
-               const std::string& type, const std::string& state,
-               Outcome outcome, const std::string& error, double when,
-               double duration);
+  void Observe(Record& record, const std::string& name, const std::string& type,
+               const std::string& state, Outcome outcome,
+               const std::string& error, double when, double duration);
   void Observe(const std::string& name, const std::string& type,
                const std::string& state, Outcome outcome,
                const std::string& error, double when, double duration) {

@@ -72,7 +72,6 @@ std::map<std::string, std::string> GetStringMap(const Ctx& ctx,
                                                 const YAML::Node& node,
                                                 const std::string& path);
 
-
 /// A non-empty path of a readable regular file of at most
 /// kMaxConfigFileBytes, resolved against ctx.base_dir when relative; returns
 /// the resolved path. Never blocks on a FIFO or device.

@@ -48,7 +48,8 @@ Outcome ClassifyReadError(const boost::system::error_code& ec);
 /// of ClassifyReadError and a message; a status outside 100..599 (RFC 9110
 /// §15) is http_error; otherwise status and body, and the Location header
 /// in `location` (empty if none). Never throws.
-HttpResult FinishResponse(ResponseParser& parser, const boost::system::error_code& ec,
+HttpResult FinishResponse(ResponseParser& parser,
+                          const boost::system::error_code& ec,
                           const ResponseLimits& limits, std::string& location);
 
 /// Reads one response from `bytes` as the client reads it from a connection

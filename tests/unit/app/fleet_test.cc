@@ -80,8 +80,8 @@ std::string Items(std::initializer_list<std::string> names,
   for (const auto& n : names) {
     if (!first) body += ",";
     first = false;
-    body += R"({"name":")" + n + R"(","service_type":"mcp","state":")" +
-            state + R"("})";
+    body += R"({"name":")" + n + R"(","service_type":"mcp","state":")" + state +
+            R"("})";
   }
   return body + "]}";
 }
@@ -138,9 +138,10 @@ struct Rig {
 
 }  // namespace
 
-TEST_CASE("services are reconciled: unchanged poll on, changed restart, "
-          "removed go with their series",
-          "[fleet]") {
+TEST_CASE(
+    "services are reconciled: unchanged poll on, changed restart, "
+    "removed go with their series",
+    "[fleet]") {
   Rig rig;
   rig.Apply({Service("a"), Service("b")});
   REQUIRE(rig.made.size() == 2);
@@ -153,9 +154,10 @@ TEST_CASE("services are reconciled: unchanged poll on, changed restart, "
   CHECK(rig.State("a") == "running");
   CHECK(rig.State("b") == "error");
   CHECK(rig.fleet.Readiness() == std::pair<std::size_t, std::size_t>{2, 2});
-  CHECK(rig.Metrics().find(
-            R"(service_state_exporter_polls_total{outcome="ok",service_name="a"} 1)") !=
-        std::string::npos);
+  CHECK(
+      rig.Metrics().find(
+          R"(service_state_exporter_polls_total{outcome="ok",service_name="a"} 1)") !=
+      std::string::npos);
 
   // a unchanged, b polls another URL, c is new.
   rig.Apply({Service("a"), Service("b", "http://127.0.0.1:3/"), Service("c")});
@@ -183,9 +185,10 @@ TEST_CASE("services are reconciled: unchanged poll on, changed restart, "
   CHECK(rig.Metrics().find(R"(service_name="b")") == std::string::npos);
 }
 
-TEST_CASE("a service name is polled once: the config's first, then lists' "
-          "names are reserved",
-          "[fleet]") {
+TEST_CASE(
+    "a service name is polled once: the config's first, then lists' "
+    "names are reserved",
+    "[fleet]") {
   Rig rig;
   rig.Apply({Service("dup"), Service("dup", "http://127.0.0.1:9/"),
              Service("inventory")},
@@ -231,9 +234,10 @@ TEST_CASE("list members: services and earlier lists win a name", "[fleet]") {
   CHECK(rig.State("y") == "running");
 }
 
-TEST_CASE("a list member goes after absent_after polls without it; a failed "
-          "list poll removes nothing",
-          "[fleet]") {
+TEST_CASE(
+    "a list member goes after absent_after polls without it; a failed "
+    "list poll removes nothing",
+    "[fleet]") {
   Rig rig;
   rig.Apply({}, {List("inventory", 3)});
   auto list = rig.loops.at("inventory");
@@ -280,7 +284,8 @@ TEST_CASE("a removed list's members go; its name is free for a service",
   CHECK(rig.State("a") == "(untracked)");
   CHECK(rig.fleet.lists() == 0);
   // The list's poll series went; the service's come with its polls.
-  CHECK(rig.Metrics().find(R"(polls_total{outcome="ok",service_name="inventory"})") ==
+  CHECK(rig.Metrics().find(
+            R"(polls_total{outcome="ok",service_name="inventory"})") ==
         std::string::npos);
   rig.loops.at("inventory")->Answer(200, "", rig.now);
   CHECK(rig.State("inventory") == "running");
@@ -292,13 +297,15 @@ TEST_CASE("only this shard's services and members are polled", "[fleet]") {
   rig.Apply({Service("mine"), Service("other-1")}, {List("other-list")});
   CHECK(rig.fleet.Polls("other-1"));
   CHECK_FALSE(rig.fleet.Polls("mine"));
-  rig.loops.at("other-list")->Answer(200, Items({"mine-2", "other-2"}), rig.now);
+  rig.loops.at("other-list")
+      ->Answer(200, Items({"mine-2", "other-2"}), rig.now);
   CHECK(rig.fleet.Members("other-list") == std::set<std::string>{"other-2"});
 }
 
-TEST_CASE("a service dropped for less than the retention continues its "
-          "counters; after it, it starts anew",
-          "[fleet][state]") {
+TEST_CASE(
+    "a service dropped for less than the retention continues its "
+    "counters; after it, it starts anew",
+    "[fleet][state]") {
   Rig rig;
   rig.Apply({Service("a")});
   auto poll = [&](unsigned status) {

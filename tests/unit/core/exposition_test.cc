@@ -11,9 +11,9 @@
 #include <set>
 #include <sstream>
 
-#include "sse/web/render.h"
-#include "sse/util/process_metrics.h"
 #include "sse/core/tracker.h"
+#include "sse/util/process_metrics.h"
+#include "sse/web/render.h"
 #include "support/test_util.h"
 
 namespace {
@@ -104,10 +104,14 @@ TEST_CASE("a hostile state string cannot inject a line", "[exposition]") {
   auto samples = sse::test::ParseExposition(text);
   REQUIRE(sse::test::FindSamples(samples, "fake").empty());
   REQUIRE(sse::test::FindSample(samples, "muster_service_state",
-                                {{"service_name", "svc"}, {"service_type", "t"}, {"state", hostile}}) == 1.0);
+                                {{"service_name", "svc"},
+                                 {"service_type", "t"},
+                                 {"state", hostile}}) == 1.0);
 }
 
-TEST_CASE("own writer matches prometheus-cpp's TextSerializer sample for sample", "[exposition]") {
+TEST_CASE(
+    "own writer matches prometheus-cpp's TextSerializer sample for sample",
+    "[exposition]") {
   sse::Metrics metrics("muster");
   sse::Tracker tracker(metrics);
   for (int i = 0; i < 50; ++i) {
@@ -226,12 +230,19 @@ TEST_CASE("OpenMetrics output: _total counters, units, EOF", "[exposition]") {
   std::string text = Render(metrics, sse::ExpositionFormat::kOpenMetrics100);
   REQUIRE(text.size() > 6);
   REQUIRE(text.substr(text.size() - 6) == "# EOF\n");
-  REQUIRE(text.find("# TYPE muster_service_state_transitions counter\n") != std::string::npos);
-  REQUIRE(text.find("# UNIT service_state_exporter_poll_duration_seconds seconds\n") != std::string::npos);
+  REQUIRE(text.find("# TYPE muster_service_state_transitions counter\n") !=
+          std::string::npos);
+  REQUIRE(
+      text.find(
+          "# UNIT service_state_exporter_poll_duration_seconds seconds\n") !=
+      std::string::npos);
   auto samples = sse::test::ParseExposition(text);
-  REQUIRE(sse::test::FindSample(samples, "muster_service_state_transitions_total",
-                                {{"service_name", "svc"}, {"service_type", "t"},
-                                 {"from_state", "running"}, {"to_state", "failed"}}) == 1.0);
+  REQUIRE(sse::test::FindSample(samples,
+                                "muster_service_state_transitions_total",
+                                {{"service_name", "svc"},
+                                 {"service_type", "t"},
+                                 {"from_state", "running"},
+                                 {"to_state", "failed"}}) == 1.0);
 }
 
 TEST_CASE("format negotiation follows the Accept header", "[exposition]") {
@@ -240,10 +251,16 @@ TEST_CASE("format negotiation follows the Accept header", "[exposition]") {
   REQUIRE(sse::NegotiateFormat("text/plain") == F::kText004);
   REQUIRE(sse::NegotiateFormat("*/*") == F::kText004);
   // What Prometheus 2.x sends.
-  REQUIRE(sse::NegotiateFormat("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1") == F::kOpenMetrics100);
-  REQUIRE(sse::NegotiateFormat("application/openmetrics-text") == F::kOpenMetrics100);
-  REQUIRE(sse::NegotiateFormat("application/openmetrics-text;q=0") == F::kText004);
-  REQUIRE(sse::NegotiateFormat("application/openmetrics-text;version=0.0.1") == F::kText004);
+  REQUIRE(sse::NegotiateFormat(
+              "application/openmetrics-text;version=1.0.0,application/"
+              "openmetrics-text;version=0.0.1;q=0.75,text/"
+              "plain;version=0.0.4;q=0.5,*/*;q=0.1") == F::kOpenMetrics100);
+  REQUIRE(sse::NegotiateFormat("application/openmetrics-text") ==
+          F::kOpenMetrics100);
+  REQUIRE(sse::NegotiateFormat("application/openmetrics-text;q=0") ==
+          F::kText004);
+  REQUIRE(sse::NegotiateFormat("application/openmetrics-text;version=0.0.1") ==
+          F::kText004);
 }
 
 TEST_CASE("Gzip output inflates back to the input, compressible or not",

@@ -8,8 +8,8 @@ namespace {
 using Labels = std::map<std::string, std::string>;
 
 // The value a scrape would show for one sample, by family name and labels.
-std::optional<double> Value(const sse::Metrics& metrics, const std::string& name,
-                            const Labels& labels) {
+std::optional<double> Value(const sse::Metrics& metrics,
+                            const std::string& name, const Labels& labels) {
   const sse::SeriesFamily* family = metrics.Family(name);
   if (family == nullptr) return std::nullopt;
   const sse::Series* series = family->Find(labels);
@@ -34,7 +34,8 @@ struct Fixture {
     now += 1;
     return tracker.Observe("svc", state, now);
   }
-  std::optional<double> Transitions(const std::string& from, const std::string& to) {
+  std::optional<double> Transitions(const std::string& from,
+                                    const std::string& to) {
     return Value(metrics, "muster_service_state_transitions_total",
                  {{"service_name", "svc"},
                   {"service_type", "MCPServer"},
@@ -51,7 +52,9 @@ struct Fixture {
   }
   std::optional<double> State(const std::string& state) {
     return Value(metrics, "muster_service_state",
-                 {{"service_name", "svc"}, {"service_type", "MCPServer"}, {"state", state}});
+                 {{"service_name", "svc"},
+                  {"service_type", "MCPServer"},
+                  {"state", state}});
   }
   double Entered() {
     return *Value(metrics, "muster_service_state_entered_timestamp_seconds",
@@ -59,24 +62,29 @@ struct Fixture {
   }
 };
 
-const std::vector<std::string> kStates = {"running",   "connected",     "starting",
-                                          "failed",    "unreachable",   "auth_required",
-                                          "stopped",   "error",         "unknown"};
+const std::vector<std::string> kStates = {
+    "running",       "connected", "starting", "failed", "unreachable",
+    "auth_required", "stopped",   "error",    "unknown"};
 
-bool IsUpState(const std::string& s) { return s == "running" || s == "connected"; }
+bool IsUpState(const std::string& s) {
+  return s == "running" || s == "connected";
+}
 
 }  // namespace
 
-TEST_CASE("a new service is unknown, down, and has its change counter at 0", "[tracker]") {
+TEST_CASE("a new service is unknown, down, and has its change counter at 0",
+          "[tracker]") {
   Fixture f;
   REQUIRE(f.Up() == 0);
   REQUIRE(f.State("unknown") == 1.0);
   REQUIRE(f.Changes() == 0);
   REQUIRE(f.Entered() == 1000);
-  REQUIRE(SeriesCount(f.metrics, "muster_service_state_transitions_total") == 0);
+  REQUIRE(SeriesCount(f.metrics, "muster_service_state_transitions_total") ==
+          0);
 }
 
-TEST_CASE("the first observation replaces unknown without counting", "[tracker]") {
+TEST_CASE("the first observation replaces unknown without counting",
+          "[tracker]") {
   Fixture f;
   auto r = f.See("running");
   REQUIRE(r.commit.has_value());
@@ -86,7 +94,8 @@ TEST_CASE("the first observation replaces unknown without counting", "[tracker]"
   REQUIRE(f.State("unknown") == 0.0);
   REQUIRE(f.Changes() == 0);
   REQUIRE(f.Entered() == 1001);
-  REQUIRE(SeriesCount(f.metrics, "muster_service_state_transitions_total") == 0);
+  REQUIRE(SeriesCount(f.metrics, "muster_service_state_transitions_total") ==
+          0);
 }
 
 TEST_CASE("an unknown first observation keeps the placeholder", "[tracker]") {
@@ -98,7 +107,8 @@ TEST_CASE("an unknown first observation keeps the placeholder", "[tracker]") {
   REQUIRE(f.Changes() == 0);
 }
 
-TEST_CASE("every state pair counts exactly once with its reverse at 0", "[tracker]") {
+TEST_CASE("every state pair counts exactly once with its reverse at 0",
+          "[tracker]") {
   for (const auto& from : kStates) {
     for (const auto& to : kStates) {
       if (from == to || from == "unknown") continue;
@@ -117,7 +127,8 @@ TEST_CASE("every state pair counts exactly once with its reverse at 0", "[tracke
         REQUIRE(f.State(to) == 1.0);
         REQUIRE(f.State(from) == 0.0);
         REQUIRE(f.Entered() == f.now);
-        REQUIRE(SeriesCount(f.metrics, "muster_service_state_transitions_total") == 2);
+        REQUIRE(SeriesCount(f.metrics,
+                            "muster_service_state_transitions_total") == 2);
       }
     }
   }
@@ -127,7 +138,8 @@ TEST_CASE("repeated identical observations change nothing", "[tracker]") {
   Fixture f;
   f.See("running");
   double entered = f.Entered();
-  for (int i = 0; i < 10; ++i) REQUIRE_FALSE(f.See("running").commit.has_value());
+  for (int i = 0; i < 10; ++i)
+    REQUIRE_FALSE(f.See("running").commit.has_value());
   REQUIRE(f.Changes() == 0);
   REQUIRE(f.Entered() == entered);
 }
@@ -144,7 +156,8 @@ TEST_CASE("a flapping service counts every flip", "[tracker]") {
   REQUIRE(f.Changes() == 10);
 }
 
-TEST_CASE("hysteresis commits after N consecutive identical observations", "[tracker]") {
+TEST_CASE("hysteresis commits after N consecutive identical observations",
+          "[tracker]") {
   struct Case {
     std::vector<std::string> observations;
     std::string committed;
@@ -159,7 +172,9 @@ TEST_CASE("hysteresis commits after N consecutive identical observations", "[tra
       // A different candidate restarts the streak.
       Case{{"failed", "failed", "stopped", "failed", "failed"}, "running", 0},
       Case{{"failed", "stopped", "stopped", "stopped"}, "stopped", 1},
-      Case{{"failed", "failed", "failed", "running", "running", "running"}, "running", 2});
+      Case{{"failed", "failed", "failed", "running", "running", "running"},
+           "running",
+           2});
   sse::TrackerOptions options;
   options.transition_after = 3;
   Fixture f(options);
@@ -181,7 +196,8 @@ TEST_CASE("hysteresis pending state is visible in the view", "[tracker]") {
   REQUIRE(v->streak == 1);
 }
 
-TEST_CASE("the state cap maps extra states to other and reports once", "[tracker]") {
+TEST_CASE("the state cap maps extra states to other and reports once",
+          "[tracker]") {
   sse::TrackerOptions options;
   options.max_states = 3;
   Fixture f(options);
@@ -201,7 +217,8 @@ TEST_CASE("the state cap maps extra states to other and reports once", "[tracker
   REQUIRE(f.Transitions("c", "other") == 1.0);
   // Label cardinality stays bounded no matter how many raw states arrive.
   for (int i = 0; i < 100; ++i) f.See("random-" + std::to_string(i));
-  REQUIRE(SeriesCount(f.metrics, "muster_service_state") == 5u);  // unknown a b c other
+  REQUIRE(SeriesCount(f.metrics, "muster_service_state") ==
+          5u);  // unknown a b c other
 }
 
 TEST_CASE("custom up states decide up", "[tracker]") {
@@ -214,7 +231,8 @@ TEST_CASE("custom up states decide up", "[tracker]") {
   REQUIRE(f.Up() == 1);
 }
 
-TEST_CASE("re-adding with the same type keeps state and counters", "[tracker]") {
+TEST_CASE("re-adding with the same type keeps state and counters",
+          "[tracker]") {
   Fixture f;
   f.See("running");
   f.See("failed");
@@ -231,7 +249,8 @@ TEST_CASE("re-adding with another type starts anew", "[tracker]") {
   f.See("running");
   f.See("failed");
   f.tracker.Add("svc", "Other", {}, 5000);
-  REQUIRE(SeriesCount(f.metrics, "muster_service_state_transitions_total") == 0);
+  REQUIRE(SeriesCount(f.metrics, "muster_service_state_transitions_total") ==
+          0);
   REQUIRE(f.tracker.View("svc")->state == "unknown");
 }
 
@@ -242,16 +261,19 @@ TEST_CASE("removing a service removes all its series", "[tracker]") {
   f.See("failed");
   f.tracker.Remove("svc");
   REQUIRE_FALSE(f.tracker.Has("svc"));
-  REQUIRE(SeriesCount(f.metrics, "muster_service_state_transitions_total") == 0);
+  REQUIRE(SeriesCount(f.metrics, "muster_service_state_transitions_total") ==
+          0);
   REQUIRE(SeriesCount(f.metrics, "muster_service_up") == 1);
   REQUIRE(SeriesCount(f.metrics, "muster_service_state") == 1);
   REQUIRE(SeriesCount(f.metrics, "muster_service_state_changes_total") == 1);
-  REQUIRE(SeriesCount(f.metrics, "muster_service_state_entered_timestamp_seconds") == 1);
+  REQUIRE(SeriesCount(f.metrics,
+                      "muster_service_state_entered_timestamp_seconds") == 1);
   // Observations of a removed service are ignored.
   REQUIRE_FALSE(f.See("running").commit.has_value());
 }
 
-TEST_CASE("restored state counts a change that happened meanwhile once", "[tracker]") {
+TEST_CASE("restored state counts a change that happened meanwhile once",
+          "[tracker]") {
   sse::Metrics metrics("muster");
   sse::Tracker tracker(metrics);
   sse::PersistedService saved;
@@ -298,6 +320,7 @@ TEST_CASE("the namespace only changes the prefix", "[tracker]") {
   sse::Tracker tracker(metrics);
   tracker.Add("svc", "t", {}, 0);
   tracker.Observe("svc", "running", 1);
-  REQUIRE(Value(metrics, "acme_service_up", {{"service_name", "svc"}, {"service_type", "t"}}) == 1.0);
+  REQUIRE(Value(metrics, "acme_service_up",
+                {{"service_name", "svc"}, {"service_type", "t"}}) == 1.0);
   REQUIRE(SeriesCount(metrics, "muster_service_up") == 0);
 }

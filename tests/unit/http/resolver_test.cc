@@ -39,7 +39,8 @@ TEST_CASE("IP literals resolve without a lookup", "[resolver]") {
   auto v6 = Resolve("::1", "443", 0ms);
   REQUIRE_FALSE(v6.error);
   REQUIRE(v6.endpoints[0].address().is_v6());
-  REQUIRE(Resolve("127.0.0.1", "http").error == boost::asio::error::service_not_found);
+  REQUIRE(Resolve("127.0.0.1", "http").error ==
+          boost::asio::error::service_not_found);
 }
 
 TEST_CASE("names resolve through the system resolver", "[resolver]") {
@@ -66,7 +67,8 @@ TEST_CASE("many lookups at once all complete", "[resolver]") {
   for (int i = 0; i < 200; ++i) {
     boost::asio::co_spawn(
         io,
-        sse::ResolveWithDeadline(io.get_executor(), "localhost", std::to_string(1000 + i % 7),
+        sse::ResolveWithDeadline(io.get_executor(), "localhost",
+                                 std::to_string(1000 + i % 7),
                                  std::chrono::steady_clock::now() + 10s),
         [&](std::exception_ptr e, sse::ResolveResult r) {
           REQUIRE_FALSE(e);

@@ -36,8 +36,7 @@ TEST_CASE("the first poll is spread over the interval by the name",
     REQUIRE(delay < interval);
     // The same name keeps its phase (a restart polls at the same offsets).
     REQUIRE(delay == sse::schedule::FirstDelay(name, interval));
-    REQUIRE(delay.count() ==
-            static_cast<long>(sse::StableHash(name) % 1000));
+    REQUIRE(delay.count() == static_cast<long>(sse::StableHash(name) % 1000));
     delays.insert(delay.count() / 100);
   }
   // 1,000 names land in every tenth of the interval.

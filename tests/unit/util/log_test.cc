@@ -4,16 +4,18 @@
 #include <nlohmann/json.hpp>
 
 TEST_CASE("logfmt quotes and escapes values", "[log]") {
-  std::string line = sse::FormatLogLine(sse::LogFormat::kLogfmt, sse::LogLevel::kInfo,
-                                        "state change",
-                                        {{"service", "a b"}, {"to", "x\"y\nz"}, {"plain", "ok"}},
-                                        "T");
-  REQUIRE(line == R"(ts=T level=info msg="state change" service="a b" to="x\"y\nz" plain=ok)");
+  std::string line = sse::FormatLogLine(
+      sse::LogFormat::kLogfmt, sse::LogLevel::kInfo, "state change",
+      {{"service", "a b"}, {"to", "x\"y\nz"}, {"plain", "ok"}}, "T");
+  REQUIRE(
+      line ==
+      R"(ts=T level=info msg="state change" service="a b" to="x\"y\nz" plain=ok)");
 }
 
 TEST_CASE("json lines are valid JSON with every field", "[log]") {
-  std::string line = sse::FormatLogLine(sse::LogFormat::kJson, sse::LogLevel::kWarn, "poll failed",
-                                        {{"service", "s\"1"}, {"err", "bad\xff"}}, "T");
+  std::string line = sse::FormatLogLine(
+      sse::LogFormat::kJson, sse::LogLevel::kWarn, "poll failed",
+      {{"service", "s\"1"}, {"err", "bad\xff"}}, "T");
   auto j = nlohmann::json::parse(line);
   REQUIRE(j["level"] == "warn");
   REQUIRE(j["msg"] == "poll failed");

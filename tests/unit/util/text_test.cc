@@ -5,8 +5,12 @@
 
 TEST_CASE("base64 encodes and decodes the RFC 4648 test vectors", "[text]") {
   const std::pair<std::string, std::string> vectors[] = {
-      {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="},  {"fooba", "Zm9vYmE="},  {"foobar", "Zm9vYmFy"},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
       {std::string("a\0\xff", 3), "YQD/"},
   };
   for (const auto& [plain, encoded] : vectors) {

@@ -11,8 +11,8 @@ TEST_CASE("ParseDuration accepts Prometheus durations", "[units]") {
   };
   auto c = GENERATE(Case{"500ms", 500ms}, Case{"15s", 15s}, Case{"1m", 1min},
                     Case{"1h30m", 90min}, Case{"2d", 48h}, Case{"1w", 168h},
-                    Case{"1y", 8760h}, Case{"1m30s500ms", 90500ms}, Case{"0", 0ms},
-                    Case{"0s", 0ms});
+                    Case{"1y", 8760h}, Case{"1m30s500ms", 90500ms},
+                    Case{"0", 0ms}, Case{"0s", 0ms});
   CAPTURE(c.text);
   REQUIRE(sse::ParseDuration(c.text) == c.want);
 }
