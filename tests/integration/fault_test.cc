@@ -301,6 +301,7 @@ TEST_CASE(
     "[fault]") {
   FakeService fake;
   fake.SetHandler(Misbehave);
+  // FreePort: a port nobody listens on (the `refused` case).
   const auto cases = Cases(sse::test::FreePort());
   std::string yaml =
       "global:\n  poll_interval: 500ms\n  poll_timeout: 500ms\nservices:\n";
@@ -491,7 +492,7 @@ TEST_CASE("a hanging name resolver stalls nothing but the polls of that name",
 
 TEST_CASE("a fleet of 10,000 services shuts down promptly on SIGTERM",
           "[fault]") {
-  // Nothing listens there; the long interval keeps polls rare.
+  // FreePort: nothing listens there; the long interval keeps polls rare.
   const std::string url =
       "http://127.0.0.1:" + std::to_string(sse::test::FreePort()) + "/svc/";
   std::string yaml =
@@ -522,12 +523,13 @@ TEST_CASE("the open files limit is raised to the hard limit for large fleets",
   REQUIRE_FALSE(prlimit.empty());
   sse::test::TempDir dir;
   const std::string config = dir.Write("config.yaml", "services: []\n");
-  const std::uint16_t port = sse::test::FreePort();
   // A soft limit of 256 would allow ~250 kept-alive poll connections.
   sse::test::Process exporter(
       {prlimit, "--nofile=256:4096", SSE_BINARY, "--config.file=" + config,
-       "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+       "--web.listen-address=127.0.0.1:0"},
       (dir.path() / "exporter.log").string());
+  const std::uint16_t port = sse::test::WaitListeningPort(exporter);
+  REQUIRE(port != 0);
   std::optional<double> max_fds;
   REQUIRE(sse::test::WaitFor(
       [&] {
