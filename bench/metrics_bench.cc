@@ -2,10 +2,16 @@
 // services with their poll series, then the time of Metrics::Render() (the
 // per-service families written from their own storage), Gzip() and the whole
 // RenderMetrics(), each the median of --repeat runs; and, as the peer in the
-// same run, the same series in prometheus-cpp families (the mirror registry):
-// Registry::Collect() plus WriteExposition(), the path /metrics took before.
+// same run, the same series in prometheus-cpp families (a registry filled
+// from what Render wrote): Registry::Collect() plus WriteExposition(), the
+// path /metrics took before.
 //
 //   sse_metrics_bench [--services=10000] [--repeat=7]
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
 
 #include <algorithm>
 #include <chrono>
@@ -19,6 +25,7 @@
 #include "sse/core/metrics.h"
 #include "sse/core/tracker.h"
 #include "sse/web/render.h"
+#include "support/test_util.h"
 
 namespace {
 
@@ -97,12 +104,31 @@ int main(int argc, char** argv) {
   std::printf("RSS: %.1f MiB for the series, %.1f MiB after RenderMetrics\n",
               rss_setup - rss_start, rss_render - rss_start);
 
-  // The peer: the same series kept by prometheus-cpp (a mirror registry).
-  sse::Metrics mirrored("muster", /*mirror=*/true);
-  auto mirrored_tracker = Populate(mirrored, services);
+  // The peer: the same per-service series kept by prometheus-cpp.
+  prometheus::Registry peer;
+  const auto samples = sse::test::ParseExposition(text);
+  for (const sse::SeriesFamily* family : metrics.families()) {
+    const bool counter = family->type() == prometheus::MetricType::Counter;
+    auto* counters = counter ? &prometheus::BuildCounter()
+                                    .Name(family->name())
+                                    .Help(family->help())
+                                    .Register(peer)
+                             : nullptr;
+    auto* gauges = counter ? nullptr
+                           : &prometheus::BuildGauge()
+                                  .Name(family->name())
+                                  .Help(family->help())
+                                  .Register(peer);
+    for (const auto& s : sse::test::FindSamples(samples, family->name())) {
+      if (counter) {
+        counters->Add(s.labels).Increment(s.value);
+      } else {
+        gauges->Add(s.labels).Set(s.value);
+      }
+    }
+  }
   std::vector<prometheus::MetricFamily> families;
-  const double collect = MedianMs(
-      repeat, [&] { families = mirrored.mirror_registry()->Collect(); });
+  const double collect = MedianMs(repeat, [&] { families = peer.Collect(); });
   std::string old_text;
   const double write = MedianMs(repeat, [&] {
     old_text.clear();

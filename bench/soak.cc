@@ -289,13 +289,19 @@ int main(int argc, char** argv) {
             "/svc/" + std::to_string(i) + "', source: json}\n";
   }
   const std::string config = dir.Write("config.yaml", yaml);
-  const std::uint16_t port = sse::test::FreePort();
   const std::string log = (dir.path() / "exporter.log").string();
+  // Port 0 and the port from its start-up line (info level: the exporter
+  // logs no more than start, reloads and stop there).
   sse::test::Process exporter(
       {o.exporter, "--config.file=" + config,
-       "--web.listen-address=127.0.0.1:" + std::to_string(port),
-       "--log.level=warn"},
+       "--web.listen-address=127.0.0.1:0", "--log.level=info"},
       log);
+  const std::uint16_t port =
+      sse::test::WaitListeningPort(exporter, std::chrono::seconds(60));
+  if (port == 0) {
+    std::cerr << "soak: exporter logged no port\n" << exporter.log() << "\n";
+    return 1;
+  }
   std::printf(
       "soak: %d services (%d flapping, period %s..%s), interval %s -> %.0f "
       "polls/s "

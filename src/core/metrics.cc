@@ -43,34 +43,33 @@ prometheus::Gauge& MakeBuildInfo(prometheus::Registry& registry) {
 
 }  // namespace
 
-Metrics::Metrics(const std::string& ns, bool mirror)
+Metrics::Metrics(const std::string& ns)
     : namespace_(ns),
       registry_(std::make_shared<prometheus::Registry>()),
-      mirror_(mirror ? std::make_shared<prometheus::Registry>() : nullptr),
-      transitions(ns + "_service_state_transitions_total",
+      transitions(families_, ns + "_service_state_transitions_total",
                   "Committed state transitions of a service, by from_state "
                   "and to_state.",
-                  prometheus::MetricType::Counter, mirror_.get()),
-      up(ns + "_service_up",
+                  prometheus::MetricType::Counter),
+      up(families_, ns + "_service_up",
          "1 while the service's committed state is one of the up states, "
          "else 0.",
-         prometheus::MetricType::Gauge, mirror_.get()),
-      state(ns + "_service_state",
+         prometheus::MetricType::Gauge),
+      state(families_, ns + "_service_state",
             "1 for the service's current state, 0 for other states it has "
             "been in.",
-            prometheus::MetricType::Gauge, mirror_.get()),
-      entered(ns + "_service_state_entered_timestamp_seconds",
+            prometheus::MetricType::Gauge),
+      entered(families_, ns + "_service_state_entered_timestamp_seconds",
               "Unix time the service's current state was committed.",
-              prometheus::MetricType::Gauge, mirror_.get()),
-      changes(ns + "_service_state_changes_total",
+              prometheus::MetricType::Gauge),
+      changes(families_, ns + "_service_state_changes_total",
               "All committed state transitions of a service.",
-              prometheus::MetricType::Counter, mirror_.get()),
-      polls("service_state_exporter_polls_total",
+              prometheus::MetricType::Counter),
+      polls(families_, "service_state_exporter_polls_total",
             "Polls by service (or list) and outcome.",
-            prometheus::MetricType::Counter, mirror_.get()),
-      last_poll("service_state_exporter_last_poll_timestamp_seconds",
+            prometheus::MetricType::Counter),
+      last_poll(families_, "service_state_exporter_last_poll_timestamp_seconds",
                 "Unix time of the service's last completed poll.",
-                prometheus::MetricType::Gauge, mirror_.get()),
+                prometheus::MetricType::Gauge),
       poll_duration(MakePollDuration(*registry_)),
       reload_successful(
           BuildGauge()

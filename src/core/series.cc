@@ -5,22 +5,11 @@
 
 namespace sse {
 
-void Series::Set(double value) {
-  value_ = value;
-  if (mirror_ != nullptr && !counter_) {
-    static_cast<prometheus::Gauge*>(mirror_)->Set(value);
-  }
-}
+void Series::Set(double value) { value_ = value; }
 
 void Series::Increment(double delta) {
   if (counter_ && !(delta >= 0)) return;
   value_ += delta;
-  if (mirror_ == nullptr) return;
-  if (counter_) {
-    static_cast<prometheus::Counter*>(mirror_)->Increment(delta);
-  } else {
-    static_cast<prometheus::Gauge*>(mirror_)->Increment(delta);
-  }
 }
 
 std::string RenderLabels(const prometheus::Labels& labels) {
@@ -37,9 +26,8 @@ std::string RenderLabels(const prometheus::Labels& labels) {
   return out;
 }
 
-SeriesFamily::SeriesFamily(std::string name, std::string help,
-                           prometheus::MetricType type,
-                           prometheus::Registry* mirror)
+SeriesFamily::SeriesFamily(SeriesFamilyList& list, std::string name,
+                           std::string help, prometheus::MetricType type)
     : name_(std::move(name)), help_(std::move(help)), type_(type) {
   if (type_ != prometheus::MetricType::Counter &&
       type_ != prometheus::MetricType::Gauge) {
@@ -51,14 +39,7 @@ SeriesFamily::SeriesFamily(std::string name, std::string help,
       (name_.size() < 6 || name_.compare(name_.size() - 6, 6, "_total") != 0)) {
     throw std::invalid_argument("counter name must end in _total: " + name_);
   }
-  if (mirror == nullptr) return;
-  if (type_ == prometheus::MetricType::Counter) {
-    mirror_counters_ =
-        &prometheus::BuildCounter().Name(name_).Help(help_).Register(*mirror);
-  } else {
-    mirror_gauges_ =
-        &prometheus::BuildGauge().Name(name_).Help(help_).Register(*mirror);
-  }
+  list.families_.push_back(this);
 }
 
 Series& SeriesFamily::Add(const prometheus::Labels& labels) {
@@ -86,8 +67,6 @@ Series& SeriesFamily::Add(const prometheus::Labels& labels) {
     by_labels_.erase(it);
     throw;
   }
-  if (mirror_counters_ != nullptr) ref.mirror_ = &mirror_counters_->Add(labels);
-  if (mirror_gauges_ != nullptr) ref.mirror_ = &mirror_gauges_->Add(labels);
   return ref;
 }
 
@@ -97,14 +76,6 @@ void SeriesFamily::Remove(Series* series) {
     return;
   }
   if (--series->refs_ > 0) return;
-  if (series->mirror_ != nullptr) {
-    if (series->counter_) {
-      mirror_counters_->Remove(
-          static_cast<prometheus::Counter*>(series->mirror_));
-    } else {
-      mirror_gauges_->Remove(static_cast<prometheus::Gauge*>(series->mirror_));
-    }
-  }
   by_labels_.erase(LabelsOf(*series));
   const std::size_t index = series->index_;
   if (index + 1 != series_.size()) {

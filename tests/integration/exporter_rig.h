@@ -36,8 +36,9 @@ struct RigClient {
   std::map<std::string, std::string> headers;
 };
 
-/// The real exporter binary on 127.0.0.1:<free port> with a config written
-/// by the test; stopped by PID when the rig goes away.
+/// The real exporter binary on 127.0.0.1:<a port it picks> with a config
+/// written by the test; stopped by PID when the rig goes away. Its log needs
+/// the info level (the start-up line tells the port).
 class ExporterRig {
  public:
   explicit ExporterRig(const std::string& config_yaml,
@@ -50,14 +51,17 @@ class ExporterRig {
               const std::map<std::string, std::string>& env = {})
       : client_(std::move(client)) {
     config_path_ = dir_.Write("config.yaml", config_yaml);
-    port_ = FreePort();
+    // Port 0: the exporter binds a port nobody holds and logs it; no race
+    // with other processes for a port picked beforehand.
     std::vector<std::string> argv = {
         SSE_BINARY, "--config.file=" + config_path_,
-        "--web.listen-address=127.0.0.1:" + std::to_string(port_),
-        "--log.level=debug"};
+        "--web.listen-address=127.0.0.1:0", "--log.level=debug"};
     argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
     process_ = std::make_unique<Process>(
         argv, (dir_.path() / "exporter.log").string(), env);
+    port_ = WaitListeningPort(*process_, std::chrono::seconds(10));
+    if (port_ == 0)
+      FAIL("exporter logged no listening port: " << process_->log());
     bool up = WaitFor([&] { return Get("/-/healthy").status == 200; },
                       std::chrono::seconds(10));
     if (!up) FAIL("exporter did not start: " << process_->log());

@@ -210,7 +210,13 @@ std::vector<Case> Cases(std::uint16_t refused_port) {
        "unknown",
        {"http_error"},
        "    follow_redirects: true\n"},
-      {"random_states", "/random", "other", {"ok"}, ""},
+      // Polled faster than the rest, so that it reaches its cap of states
+      // within the time the slow cases need for their polls.
+      {"random_states",
+       "/random",
+       "other",
+       {"ok"},
+       "    interval: 250ms\n    timeout: 250ms\n"},
       {"inject_newline", "/inject_newline", "unknown", {"invalid_body"}, ""},
       {"inject_kept",
        "/inject_kept",
@@ -251,7 +257,7 @@ class Scraper {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
   }
-  int scrapes = 0;
+  std::atomic<int> scrapes{0};  // read while it runs
   int failures = 0;
   double slowest = 0;
   std::uint64_t peak_rss = 0;
@@ -301,6 +307,7 @@ TEST_CASE(
     "[fault]") {
   FakeService fake;
   fake.SetHandler(Misbehave);
+  // FreePort: a port nobody listens on (the `refused` case).
   const auto cases = Cases(sse::test::FreePort());
   std::string yaml =
       "global:\n  poll_interval: 500ms\n  poll_timeout: 500ms\nservices:\n";
@@ -330,8 +337,47 @@ TEST_CASE(
     CAPTURE(last.dump());
     CHECK(settled);
   }
-  // Keep the fleet polled for a while with the scraper running.
-  while (Clock::now() - start < 12s) std::this_thread::sleep_for(100ms);
+  // Keep the fleet polled, with the scraper running, until the assertions
+  // below have what they need: at least 3 polls of each case, the inventive
+  // service past its cap of 16 states, and 20 scrapes.
+  const auto allowed_polls = [&](const std::vector<sse::test::Sample>& samples,
+                                 const Case& c) {
+    double n = 0;
+    for (const auto& outcome : c.outcomes) {
+      n += sse::test::FindSample(
+               samples, "service_state_exporter_polls_total",
+               {{"service_name", c.name}, {"outcome", outcome}})
+               .value_or(0);
+    }
+    return n;
+  };
+  std::string waiting_for;
+  const bool polled_enough = sse::test::WaitFor(
+      [&] {
+        const auto reply = sse::test::HttpGet(rig.port(), "/metrics");
+        if (reply.status != 200) return false;
+        const auto samples = sse::test::ParseExposition(reply.body);
+        for (const auto& c : cases) {
+          waiting_for = c.name;
+          if (allowed_polls(samples, c) < 3) return false;
+        }
+        waiting_for = "random_states past the cap";
+        if (sse::test::FindSample(
+                samples, "service_state_exporter_polls_total",
+                {{"service_name", "random_states"}, {"outcome", "ok"}})
+                    .value_or(0) <= 16 ||
+            rig.log().find("service reports more distinct states than "
+                           "allowed") == std::string::npos)
+          return false;
+        waiting_for = "20 scrapes";
+        return scraper.scrapes.load() >= 20;
+      },
+      40s, 200ms);
+  CAPTURE(waiting_for);
+  CHECK(polled_enough);
+  const double polled_seconds =
+      std::chrono::duration<double>(Clock::now() - start).count();
+  CAPTURE(polled_seconds);
   scraper.Stop();
 
   const std::string text = rig.ScrapeText();
@@ -405,9 +451,10 @@ TEST_CASE(
         std::string::npos);
 
   // The exporter stayed healthy and served every scrape promptly.
-  CAPTURE(scraper.scrapes, scraper.failures, scraper.slowest, scraper.peak_rss,
+  const int scrapes = scraper.scrapes.load();
+  CAPTURE(scrapes, scraper.failures, scraper.slowest, scraper.peak_rss,
           scraper.peak_fds);
-  CHECK(scraper.scrapes >= 20);
+  CHECK(scrapes >= 20);
   CHECK(scraper.failures == 0);
   CHECK(scraper.slowest < kMaxScrapeSeconds);
   CHECK(scraper.peak_rss > 0);
@@ -449,7 +496,29 @@ TEST_CASE("a hanging name resolver stalls nothing but the polls of that name",
                    {"ASAN_OPTIONS", asan + (asan.empty() ? "" : ":") +
                                         "verify_asan_link_order=0"}});
   Scraper scraper(rig.port(), rig.process().pid());
-  std::this_thread::sleep_for(8s);
+  // Within the 8 s this test used to sleep: the hanging names have had 6
+  // polls end at their timeout, the others 12 good polls (checked below).
+  const auto enough_polls = [](const std::vector<sse::test::Sample>& samples) {
+    for (int i = 0; i < 3; ++i) {
+      const auto polls = [&](const std::string& name, const char* outcome) {
+        return sse::test::FindSample(
+                   samples, "service_state_exporter_polls_total",
+                   {{"service_name", name}, {"outcome", outcome}})
+            .value_or(0);
+      };
+      if (polls("slow" + std::to_string(i), "timeout") < 6 ||
+          polls("named" + std::to_string(i), "ok") < 12)
+        return false;
+    }
+    return true;
+  };
+  CHECK(sse::test::WaitFor(
+      [&] {
+        const auto reply = sse::test::HttpGet(rig.port(), "/metrics");
+        return reply.status == 200 &&
+               enough_polls(sse::test::ParseExposition(reply.body));
+      },
+      8s, 200ms));
   scraper.Stop();
   const auto samples = rig.Scrape();
   for (int i = 0; i < 3; ++i) {
@@ -480,7 +549,7 @@ TEST_CASE("a hanging name resolver stalls nothing but the polls of that name",
             {{"le", "1"}}) ==
         sse::test::FindSample(
             samples, "service_state_exporter_poll_duration_seconds_count", {}));
-  CAPTURE(scraper.scrapes, scraper.slowest);
+  CAPTURE(scraper.scrapes.load(), scraper.slowest);
   CHECK(scraper.failures == 0);
   CHECK(scraper.slowest < kMaxScrapeSeconds);
   // Shutdown is not held up by the lookups still hanging.
@@ -491,7 +560,7 @@ TEST_CASE("a hanging name resolver stalls nothing but the polls of that name",
 
 TEST_CASE("a fleet of 10,000 services shuts down promptly on SIGTERM",
           "[fault]") {
-  // Nothing listens there; the long interval keeps polls rare.
+  // FreePort: nothing listens there; the long interval keeps polls rare.
   const std::string url =
       "http://127.0.0.1:" + std::to_string(sse::test::FreePort()) + "/svc/";
   std::string yaml =
@@ -522,12 +591,13 @@ TEST_CASE("the open files limit is raised to the hard limit for large fleets",
   REQUIRE_FALSE(prlimit.empty());
   sse::test::TempDir dir;
   const std::string config = dir.Write("config.yaml", "services: []\n");
-  const std::uint16_t port = sse::test::FreePort();
   // A soft limit of 256 would allow ~250 kept-alive poll connections.
   sse::test::Process exporter(
       {prlimit, "--nofile=256:4096", SSE_BINARY, "--config.file=" + config,
-       "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+       "--web.listen-address=127.0.0.1:0"},
       (dir.path() / "exporter.log").string());
+  const std::uint16_t port = sse::test::WaitListeningPort(exporter);
+  REQUIRE(port != 0);
   std::optional<double> max_fds;
   REQUIRE(sse::test::WaitFor(
       [&] {

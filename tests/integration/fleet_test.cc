@@ -384,11 +384,26 @@ TEST_CASE("http_sd: targets from a URL, last good list kept on error",
       std::string(kFast) + "http_sd:\n  - url: " + sd.Url("/targets") +
       "\n    refresh_interval: 100ms\n    source: json\n    path: /s\n");
   REQUIRE(rig.WaitValue("muster_service_up", Svc("web", "service"), 1));
+  const std::size_t before = rig.log().size();
   {
     std::lock_guard lock(mutex);
     status = 500;
   }
-  std::this_thread::sleep_for(500ms);
+  // Two refreshes got the 500 and kept the targets (the exporter says so
+  // for each); whatever the first one changed has been applied by the time
+  // the second one is logged.
+  auto failed_refreshes = [&] {
+    const std::string log = rig.log().substr(before);
+    int n = 0;
+    for (std::size_t at = 0;
+         (at = log.find("http_sd fetch failed", at)) != std::string::npos; ++at)
+      ++n;
+    return n;
+  };
+  const bool refreshed =
+      sse::test::WaitFor([&] { return failed_refreshes() >= 2; }, 5s);
+  CAPTURE(rig.log().substr(before));
+  REQUIRE(refreshed);
   REQUIRE(rig.Value("muster_service_up", Svc("web", "service")) == 1.0);
   {
     std::lock_guard lock(mutex);

@@ -436,11 +436,12 @@ TEST_CASE(
         "  - {name: s" + std::to_string(i) + ", url: '" + svc.Url("/") + "'}\n";
   }
   const std::string config = dir.Write("config.yaml", yaml);
-  const std::uint16_t port = sse::test::FreePort();
   sse::test::Process exporter(
       {prlimit, "--nofile=64:64", SSE_BINARY, "--config.file=" + config,
-       "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+       "--web.listen-address=127.0.0.1:0"},
       (dir.path() / "exporter.log").string());
+  const std::uint16_t port = sse::test::WaitListeningPort(exporter);
+  REQUIRE(port != 0);
   auto up_count = [&] {
     auto reply = sse::test::HttpRequest(port, "GET", "/metrics", {}, 5s);
     if (reply.status != 200) return -1;
@@ -494,11 +495,13 @@ TEST_CASE(
                 "global:\n  poll_interval: 5s\n  poll_timeout: 5s\n"
                 "lists:\n  - name: big\n    url: " +
                     list.Url("/") + "\n    max_body_bytes: 64MiB\n");
-  const std::uint16_t port = sse::test::FreePort();
   sse::test::Process exporter(
       {prlimit, "--as=200000000", SSE_BINARY, "--config.file=" + config,
-       "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+       "--web.listen-address=127.0.0.1:0"},
       (dir.path() / "exporter.log").string());
+  const std::uint16_t port = sse::test::WaitListeningPort(exporter);
+  CAPTURE(exporter.log().substr(0, 4000));
+  REQUIRE(port != 0);
   auto too_large = [&] {
     auto reply = sse::test::HttpRequest(port, "GET", "/metrics", {}, 5s);
     if (reply.status != 200) return 0.0;

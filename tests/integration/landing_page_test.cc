@@ -101,6 +101,7 @@ TEST_CASE("the landing page in Chromium: sorted, escaped table of services",
                                       : R"({"state":"running"})";
     return r;
   });
+  // FreePort: a port nobody listens on (refused connections).
   const std::uint16_t dead_port = sse::test::FreePort();
   const std::string hostile = "<script>alert(1)</script>";
   ExporterRig rig(

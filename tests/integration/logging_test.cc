@@ -104,7 +104,8 @@ TEST_CASE("log: one info line per commit, and a dead target warns once",
   CAPTURE(json);
   FakeService fake;
   fake.SetState("running");
-  const std::uint16_t dead_port = sse::test::FreePort();  // nothing listens
+  // FreePort: a port nobody listens on (refused connections).
+  const std::uint16_t dead_port = sse::test::FreePort();
   sse::test::TempDir secrets;
   secrets.Write("token", "tok-LOGGED-NEVER\n");
   const std::string config =
@@ -188,6 +189,7 @@ TEST_CASE("log: one info line per commit, and a dead target warns once",
 }
 
 TEST_CASE("log: at the default level a dead target writes one line", "[log]") {
+  // FreePort: a port nobody listens on (refused connections).
   const std::uint16_t dead_port = sse::test::FreePort();
   ExporterRig rig(
       "global:\n  poll_interval: 100ms\n  poll_timeout: 100ms\n"

@@ -106,6 +106,9 @@ struct FakeMuster {
     SetupFakeMuster();
     const std::string node = sse::test::FindProgram("node");
     if (node.empty()) FAIL("node not found on PATH (Debian package nodejs)");
+    // The fake (node), not the exporter, binds it: it takes the port it is
+    // given. (Racy like every port picked beforehand; the fake is not ours
+    // to change here.)
     port = sse::test::FreePort();
     std::vector<std::string> argv = {node, kMcpDir + "/fake_muster.mjs",
                                      "--port=" + std::to_string(port)};
@@ -666,6 +669,7 @@ TEST_CASE(
 TEST_CASE("muster unreachable: a warning, connect_error in /api/v1/status",
           "[muster]") {
   SECTION("down from the start") {
+    // FreePort: a port nobody listens on (refused connections).
     const std::string url =
         "http://127.0.0.1:" + std::to_string(sse::test::FreePort()) + "/mcp";
     ExporterRig rig(kFast + "lists:\n  - name: muster\n    url: " + url +

@@ -16,7 +16,9 @@ namespace {
 
 // A real Prometheus on 127.0.0.1 (Debian's), scraping and evaluating every
 // second; `rest` is the YAML after its global block (scrape_configs, and
-// rule_files if any). Stopped by PID with the returned Process.
+// rule_files if any). Stopped by PID with the returned Process. Its `port`
+// comes from FreePort: Prometheus, not the exporter, binds it, and it does
+// not log the port it got when given port 0.
 std::unique_ptr<sse::test::Process> StartPrometheus(
     const sse::test::TempDir& dir, std::uint16_t port,
     const std::string& rest) {

@@ -72,6 +72,7 @@ TEST_CASE("secrets never appear in logs, endpoints or config errors",
   sse::test::TempDir secrets;
   const std::string token_file = secrets.Write("token", kToken + "\n");
   const std::string password_file = secrets.Write("password", kPassword + "\n");
+  // FreePort: a port nobody listens on (refused connections).
   const std::string refused =
       "http://127.0.0.1:" + std::to_string(sse::test::FreePort()) + "/";
   auto service = [&](const std::string& name, const std::string& url,

@@ -433,16 +433,16 @@ TEST_CASE(
   REQUIRE_FALSE(prlimit.empty());
   sse::test::TempDir dir;
   const std::string config = dir.Write("config.yaml", "services: []\n");
-  const std::uint16_t port = sse::test::FreePort();
   const std::string log = (dir.path() / "exporter.log").string();
   constexpr int kNoFile = 64;
   sse::test::Process exporter(
       {prlimit,
        "--nofile=" + std::to_string(kNoFile) + ":" + std::to_string(kNoFile),
        "--", SSE_BINARY, "--config.file=" + config,
-       "--web.listen-address=127.0.0.1:" + std::to_string(port),
-       "--log.level=debug"},
+       "--web.listen-address=127.0.0.1:0", "--log.level=debug"},
       log);
+  const std::uint16_t port = sse::test::WaitListeningPort(exporter);
+  REQUIRE(port != 0);
   REQUIRE(sse::test::WaitFor(
       [&] { return sse::test::HttpGet(port, "/-/healthy").status == 200; },
       10s));

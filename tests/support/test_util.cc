@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -218,12 +219,44 @@ std::uint16_t FreePort() {
   return acceptor.local_endpoint().port();
 }
 
+std::optional<std::uint16_t> ListeningPort(const std::string& log) {
+  static const std::regex kLogfmt(
+      R"((?:^| )msg=listening (?:.* )?port=(\d+)(?: |$))");
+  static const std::regex kJson(R"re("msg":"listening".*"port":"(\d+)")re");
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (!std::regex_search(line, m, kLogfmt) &&
+        !std::regex_search(line, m, kJson))
+      continue;
+    if (m[1].length() > 5) return std::nullopt;
+    const unsigned long port = std::stoul(m[1].str());
+    if (port == 0 || port > 65535) return std::nullopt;
+    return static_cast<std::uint16_t>(port);
+  }
+  return std::nullopt;
+}
+
+std::uint16_t WaitListeningPort(Process& exporter,
+                                std::chrono::milliseconds timeout) {
+  std::optional<std::uint16_t> port;
+  WaitFor(
+      [&] {
+        port = ListeningPort(exporter.log());
+        return port.has_value() ||
+               exporter.Wait(std::chrono::milliseconds(0)).has_value();
+      },
+      timeout);
+  return port.value_or(0);
+}
+
 bool WaitFor(const std::function<bool()>& condition,
-             std::chrono::milliseconds timeout) {
+             std::chrono::milliseconds timeout,
+             std::chrono::milliseconds every) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(every);
   }
   return condition();
 }

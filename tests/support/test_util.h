@@ -71,12 +71,17 @@ HttpReply HttpsRequest(
     const std::map<std::string, std::string>& headers = {},
     std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
-/// A port that was free a moment ago on 127.0.0.1.
+/// A port that was free a moment ago on 127.0.0.1. Racy as a port to
+/// listen on (another process may take it before the server binds it): use
+/// it only for a port nobody listens on (a refused connection). The exporter
+/// binds 127.0.0.1:0 instead and tells its port (WaitListeningPort).
 std::uint16_t FreePort();
 
-/// Polls `condition` every 20 ms until it holds or `timeout` passes.
+/// Polls `condition` every `every` (20 ms) until it holds or `timeout`
+/// passes; true if it held.
 bool WaitFor(const std::function<bool()>& condition,
-             std::chrono::milliseconds timeout);
+             std::chrono::milliseconds timeout,
+             std::chrono::milliseconds every = std::chrono::milliseconds(20));
 
 /// A started child process, stopped by PID (SIGTERM, then SIGKILL after a
 /// grace period) when destroyed.
@@ -108,6 +113,18 @@ class Process {
   int exit_code_ = 0;
   std::string log_file_;
 };
+
+/// The port in the exporter's start-up line `msg=listening ... port=N`
+/// (logfmt) or `{"msg":"listening",...,"port":"N"}` (JSON) of `log`;
+/// nullopt if there is none (yet).
+std::optional<std::uint16_t> ListeningPort(const std::string& log);
+
+/// Waits up to `timeout` for an exporter started with
+/// --web.listen-address=127.0.0.1:0 to log the port it bound (at info
+/// level); 0 if it did not, or exited first.
+std::uint16_t WaitListeningPort(
+    Process& exporter,
+    std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 /// A blocking TCP connection to 127.0.0.1:port for tests that speak (broken)
 /// HTTP by hand. Every read is bounded by a timeout. Closed when destroyed.

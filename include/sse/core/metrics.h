@@ -27,10 +27,8 @@ namespace sse {
 /// updated and rendered on the exporter's one I/O thread.
 class Metrics {
  public:
-  /// Creates every family. `ns` must be a valid metric name prefix. With
-  /// `mirror`, the per-service families are also kept in prometheus-cpp
-  /// families of mirror_registry() (for tests that compare the outputs).
-  explicit Metrics(const std::string& ns, bool mirror = false);
+  /// Creates every family. `ns` must be a valid metric name prefix.
+  explicit Metrics(const std::string& ns);
 
   /// Appends the whole exposition: per-service families, then the registry's
   /// families and the process_* series (and `# EOF` in OpenMetrics).
@@ -43,15 +41,18 @@ class Metrics {
   /// The per-service family named `name`, or nullptr.
   const SeriesFamily* Family(std::string_view name) const;
 
-  /// The mirror registry, or nullptr when constructed without one.
-  prometheus::Registry* mirror_registry() const { return mirror_.get(); }
+  /// Every per-service family, in the order Render writes them.
+  SeriesFamilyList& families() { return families_; }
 
   const std::string& metric_namespace() const { return namespace_; }
 
  private:
   std::string namespace_;
   std::shared_ptr<prometheus::Registry> registry_;
-  std::shared_ptr<prometheus::Registry> mirror_;
+  // Declared before the families: each SeriesFamily member adds itself here
+  // as it is constructed (its constructor needs the list), so Render and
+  // Family cannot miss one.
+  SeriesFamilyList families_;
 
  public:
   SeriesFamily transitions;
@@ -65,10 +66,6 @@ class Metrics {
   prometheus::Histogram& poll_duration;
   prometheus::Gauge& reload_successful;
   prometheus::Gauge& reload_success_timestamp;
-
- private:
-  const SeriesFamily* const families_[7] = {
-      &transitions, &up, &state, &entered, &changes, &polls, &last_poll};
 };
 
 }  // namespace sse

@@ -1,11 +1,7 @@
 #pragma once
 
-#include <prometheus/counter.h>
-#include <prometheus/family.h>
-#include <prometheus/gauge.h>
 #include <prometheus/labels.h>
 #include <prometheus/metric_type.h>
-#include <prometheus/registry.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +14,25 @@
 #include "sse/core/exposition.h"
 
 namespace sse {
+
+class SeriesFamily;
+
+/// The SeriesFamily objects constructed with it, in the order they were
+/// constructed. It keeps their addresses: it must outlive them.
+class SeriesFamilyList {
+ public:
+  SeriesFamilyList() = default;
+  SeriesFamilyList(const SeriesFamilyList&) = delete;
+  SeriesFamilyList& operator=(const SeriesFamilyList&) = delete;
+
+  auto begin() const { return families_.begin(); }
+  auto end() const { return families_.end(); }
+  std::size_t size() const { return families_.size(); }
+
+ private:
+  friend class SeriesFamily;
+  std::vector<SeriesFamily*> families_;
+};
 
 /// One sample of a SeriesFamily: a counter or gauge value with its labels
 /// already rendered for the exposition.
@@ -37,8 +52,6 @@ class Series {
   // formats.
   std::string labels_;
   double value_ = 0;
-  // The mirror's prometheus::Counter (in a counter) or prometheus::Gauge.
-  void* mirror_ = nullptr;
   std::uint32_t index_ : 31 = 0;   // position in the family's vector
   std::uint32_t counter_ : 1 = 0;  // a counter (else a gauge)
   int refs_ = 0;  // Add() calls with these labels not yet removed
@@ -52,13 +65,15 @@ class Series {
 /// Remove() drops it. Add and Remove are O(1). Not thread-safe: the exporter
 /// updates and renders it on its one I/O thread.
 ///
-/// With a `mirror` registry every series is also kept in an equivalent
-/// prometheus-cpp family there, so a test can prove that both give the same
-/// exposition.
+/// Every family is listed in a SeriesFamilyList from its construction on:
+/// whoever writes the families (Metrics::Render) writes that list, and a
+/// family cannot be made without being in one.
 class SeriesFamily {
  public:
-  SeriesFamily(std::string name, std::string help, prometheus::MetricType type,
-               prometheus::Registry* mirror = nullptr);
+  /// A counter (its name ends in _total) or gauge family; adds itself to
+  /// `list`, which must outlive it. Throws std::invalid_argument otherwise.
+  SeriesFamily(SeriesFamilyList& list, std::string name, std::string help,
+               prometheus::MetricType type);
   SeriesFamily(const SeriesFamily&) = delete;
   SeriesFamily& operator=(const SeriesFamily&) = delete;
 
@@ -71,6 +86,8 @@ class SeriesFamily {
   Series* Find(const prometheus::Labels& labels) const;
 
   const std::string& name() const { return name_; }
+  const std::string& help() const { return help_; }
+  prometheus::MetricType type() const { return type_; }
   std::size_t size() const { return series_.size(); }
 
   /// Appends HELP, TYPE (and UNIT) and every sample; nothing if empty.
@@ -85,8 +102,6 @@ class SeriesFamily {
   std::vector<std::unique_ptr<Series>> series_;
   // Keyed by the labels part of each series' line_.
   std::unordered_map<std::string_view, Series*> by_labels_;
-  prometheus::Family<prometheus::Counter>* mirror_counters_ = nullptr;
-  prometheus::Family<prometheus::Gauge>* mirror_gauges_ = nullptr;
 };
 
 /// Renders labels as the exposition writes them: `{a="x",b="y"}` in the

@@ -1,16 +1,25 @@
 #include "sse/core/exposition.h"
 
 #include <fcntl.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
+#include <map>
+#include <random>
 #include <set>
 #include <sstream>
 
+#include "sse/core/metrics.h"
+#include "sse/core/series.h"
 #include "sse/core/tracker.h"
 #include "sse/util/process_metrics.h"
 #include "sse/web/render.h"
@@ -75,6 +84,98 @@ void RequireSameExposition(const std::string& ours, const std::string& theirs) {
   REQUIRE(HeaderLines(ours, a) == HeaderLines(theirs, b));
 }
 
+// One series as a test means it.
+struct Triple {
+  const sse::SeriesFamily* family;
+  prometheus::Labels labels;
+  double value;
+};
+
+// Puts each triple into its family: Add, then Increment (counter) or Set.
+void Apply(const std::vector<Triple>& triples) {
+  for (const auto& t : triples) {
+    auto* family = const_cast<sse::SeriesFamily*>(t.family);
+    sse::Series& series = family->Add(t.labels);
+    if (family->type() == prometheus::MetricType::Counter) {
+      series.Increment(t.value);
+    } else {
+      series.Set(t.value);
+    }
+  }
+}
+
+// The reference: prometheus-cpp's TextSerializer writing a Registry that
+// the test builds from `triples` (family name, help, type, labels, value),
+// followed by `more`.
+std::string Reference(const std::vector<Triple>& triples,
+                      std::vector<prometheus::MetricFamily> more = {}) {
+  prometheus::Registry registry;
+  std::map<std::string, prometheus::Family<prometheus::Counter>*> counters;
+  std::map<std::string, prometheus::Family<prometheus::Gauge>*> gauges;
+  for (const auto& t : triples) {
+    const std::string& name = t.family->name();
+    if (t.family->type() == prometheus::MetricType::Counter) {
+      auto*& family = counters[name];
+      if (family == nullptr) {
+        family = &prometheus::BuildCounter()
+                      .Name(name)
+                      .Help(t.family->help())
+                      .Register(registry);
+      }
+      family->Add(t.labels).Increment(t.value);
+    } else {
+      auto*& family = gauges[name];
+      if (family == nullptr) {
+        family = &prometheus::BuildGauge()
+                      .Name(name)
+                      .Help(t.family->help())
+                      .Register(registry);
+      }
+      family->Add(t.labels).Set(t.value);
+    }
+  }
+  auto families = registry.Collect();
+  for (auto& family : more) families.push_back(std::move(family));
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, families);
+  return out.str();
+}
+
+// The lines of each family of `names` in a text exposition (from its
+// `# HELP` to the next family's), sorted: the sample order within a family
+// is prometheus-cpp's hash order.
+std::map<std::string, std::multiset<std::string>> FamilyBlocks(
+    const std::string& text, const std::set<std::string>& names) {
+  std::map<std::string, std::multiset<std::string>> blocks;
+  std::string current;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("# HELP ", 0) == 0) {
+      current = line.substr(7, line.find(' ', 7) - 7);
+    }
+    if (names.contains(current)) blocks[current].insert(line);
+  }
+  return blocks;
+}
+
+// Our per-service families and the reference's, byte for byte (each
+// family's lines together under its own HELP and TYPE).
+void RequireSameFamilyBlocks(sse::Metrics& metrics, const std::string& ours,
+                             const std::string& theirs) {
+  std::set<std::string> names;
+  for (const sse::SeriesFamily* family : metrics.families()) {
+    names.insert(family->name());
+  }
+  const auto a = FamilyBlocks(ours, names);
+  const auto b = FamilyBlocks(theirs, names);
+  REQUIRE(a.size() == b.size());
+  for (const auto& [name, lines] : b) {
+    CAPTURE(name);
+    REQUIRE(a.contains(name));
+    REQUIRE(a.at(name) == lines);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("values are formatted as Prometheus expects", "[exposition]") {
@@ -109,33 +210,211 @@ TEST_CASE("a hostile state string cannot inject a line", "[exposition]") {
                                  {"state", hostile}}) == 1.0);
 }
 
+namespace {
+
+// Label values that try to leave their quotes, their line or their sample.
+std::vector<std::string> HostileValues() {
+  const std::vector<std::string> tricks = {
+      "\\",
+      "\"",
+      "\n",
+      "\\\"",
+      "\\n",
+      "\"}",
+      "\"} 1\nfake{a=\"b",
+      "\n# HELP fake x\n",
+      "{",
+      "}",
+      "=",
+      ",",
+      " ",
+      "\t",
+      "\r",
+      "#",
+      "\xc3\xa4\xe2\x82\xac\xf0\x9f\x98\x80",
+      "\\\\\"\"\n\n",
+      "'",
+      "",
+      "x\"} 1 # {a=\"b\"} 2",
+      "\\x41",
+      "} 1\n"};
+  std::vector<std::string> values;
+  for (std::size_t i = 0; i < 50; ++i) {
+    values.push_back("svc-" + std::to_string(i) + tricks[i % tricks.size()] +
+                     tricks[(i * 7 + 3) % tricks.size()]);
+  }
+  return values;
+}
+
+}  // namespace
+
 TEST_CASE(
     "own writer matches prometheus-cpp's TextSerializer sample for sample",
     "[exposition]") {
   sse::Metrics metrics("muster");
-  sse::Tracker tracker(metrics);
-  for (int i = 0; i < 50; ++i) {
-    std::string name = "svc-" + std::to_string(i) + "\\\"q\"";
-    tracker.Add(name, "t", {}, 0);
-    tracker.Observe(name, "running", 1);
-    tracker.Observe(name, i % 2 ? "failed" : "running", 2);
+  const auto hostile = HostileValues();
+  // Every per-service family gets a series for each hostile value, and the
+  // test keeps the same (family, labels, value) for the reference.
+  std::vector<Triple> triples;
+  for (sse::SeriesFamily* family : metrics.families()) {
+    for (std::size_t i = 0; i < hostile.size(); ++i) {
+      const prometheus::Labels labels = {
+          {"service_name", hostile[i]},
+          {"service_type", hostile[(i + 1) % hostile.size()]},
+          {"state", i % 2 ? "running" : hostile[(i + 7) % hostile.size()]}};
+      const double value = family->type() == prometheus::MetricType::Counter
+                               ? static_cast<double>(i * 3)
+                               : (i % 3 ? 1700000000.5 + static_cast<double>(i)
+                                        : -0.25 * static_cast<double>(i + 1));
+      triples.push_back({family, labels, value});
+    }
   }
+  Apply(triples);
   metrics.poll_duration.Observe(0.003);
   metrics.poll_duration.Observe(7);
-  auto families = metrics.Collect();
-  std::string ours;
-  sse::WriteExposition(families, sse::ExpositionFormat::kText004, ours);
-  std::ostringstream theirs;
-  prometheus::TextSerializer().Serialize(theirs, families);
-  RequireSameExposition(ours, theirs.str());
+
+  const std::string ours = Render(metrics, sse::ExpositionFormat::kText004);
+  const std::string theirs = Reference(triples, metrics.Collect());
+  RequireSameExposition(ours, theirs);
+  RequireSameFamilyBlocks(metrics, ours, Reference(triples));
+
+  // Not vacuous: every hostile value is in our output, as itself.
+  const auto samples = sse::test::ParseExposition(ours);
+  REQUIRE(sse::test::FindSamples(samples, "fake").empty());
+  std::size_t per_service = 0;
+  for (const sse::SeriesFamily* family : metrics.families()) {
+    per_service += sse::test::FindSamples(samples, family->name()).size();
+  }
+  REQUIRE(metrics.families().size() == 7);
+  REQUIRE(per_service == triples.size());
+  for (const auto& value : hostile) {
+    CAPTURE(value);
+    REQUIRE(sse::test::FindSamples(samples, "muster_service_up",
+                                   {{"service_name", value}})
+                .size() == 1);
+  }
 }
 
-// The per-service families are written from their own storage, not through
-// prometheus-cpp; a mirror registry receives every same update, and
-// prometheus-cpp's own serializer of it must give the same exposition.
+// The per-service families keep their own storage (Add with references,
+// Remove by swapping with the last series); after a long random run of
+// updates they must hold exactly what a plain model of the same calls holds,
+// written as prometheus-cpp's own serializer writes it.
 TEST_CASE("direct per-service families equal prometheus-cpp's output",
           "[exposition]") {
-  sse::Metrics metrics("muster", /*mirror=*/true);
+  sse::Metrics metrics("muster");
+  std::vector<sse::SeriesFamily*> families(metrics.families().begin(),
+                                           metrics.families().end());
+  const auto hostile = HostileValues();
+  struct Kept {
+    sse::Series* series = nullptr;
+    int refs = 0;
+    double value = 0;
+  };
+  // The model: per family, labels -> references and value.
+  std::map<sse::SeriesFamily*, std::map<prometheus::Labels, Kept>> model;
+  std::mt19937 rng(20240611);
+  auto pick = [&](std::size_t n) {
+    return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
+  };
+  const std::vector<std::string> outcomes = {"ok", "timeout", "http_error"};
+  std::size_t removed_series = 0;
+  for (int step = 0; step < 20000; ++step) {
+    sse::SeriesFamily* family = families[pick(families.size())];
+    const bool counter = family->type() == prometheus::MetricType::Counter;
+    auto& kept = model[family];
+    const prometheus::Labels labels = {
+        {"service_name", hostile[pick(hostile.size())]},
+        {"outcome", outcomes[pick(outcomes.size())]}};
+    switch (pick(4)) {
+      case 0:
+      case 1: {  // Add (again): the same series while it lives
+        sse::Series& series = family->Add(labels);
+        Kept& k = kept[labels];
+        if (k.refs > 0) REQUIRE(k.series == &series);
+        k.series = &series;
+        ++k.refs;
+        const double delta = static_cast<double>(pick(5)) - 1;  // -1..3
+        if (counter) {
+          series.Increment(delta);  // a counter ignores -1
+          if (delta >= 0) k.value += delta;
+        } else if (pick(2) == 0) {
+          series.Increment(delta);
+          k.value += delta;
+        } else {
+          series.Set(1700000000 + delta / 4);
+          k.value = 1700000000 + delta / 4;
+        }
+        break;
+      }
+      case 2: {  // Remove one reference (of one that exists, if any)
+        if (kept.empty()) break;
+        auto it = std::next(kept.begin(),
+                            static_cast<std::ptrdiff_t>(pick(kept.size())));
+        REQUIRE(family->Find(it->first) == it->second.series);
+        family->Remove(it->second.series);
+        if (--it->second.refs == 0) {
+          REQUIRE(family->Find(it->first) == nullptr);
+          kept.erase(it);
+          ++removed_series;
+        }
+        break;
+      }
+      default: {  // Find, and Remove of what is not there changes nothing
+        auto it = kept.find(labels);
+        sse::Series* found = family->Find(labels);
+        REQUIRE(found == (it == kept.end() ? nullptr : it->second.series));
+        if (found != nullptr) break;
+        family->Remove(found);
+        // Nor does Remove of another family's series.
+        for (auto& [other, other_kept] : model) {
+          if (other == family || other_kept.empty()) continue;
+          family->Remove(other_kept.begin()->second.series);
+          break;
+        }
+        break;
+      }
+    }
+  }
+  std::vector<Triple> triples;
+  std::size_t series = 0;
+  for (const auto& [family, kept] : model) {
+    REQUIRE(family->size() == kept.size());
+    series += kept.size();
+    for (const auto& [labels, k] : kept) {
+      REQUIRE(k.series->Value() == k.value);
+      triples.push_back({family, labels, k.value});
+    }
+  }
+  // Not vacuous: many series, many of them gone and moved.
+  REQUIRE(series > 500);
+  REQUIRE(removed_series > 500);
+  REQUIRE(model.size() == families.size());
+  const std::string ours = Render(metrics, sse::ExpositionFormat::kText004);
+  RequireSameExposition(ours, Reference(triples, metrics.Collect()));
+  RequireSameFamilyBlocks(metrics, ours, Reference(triples));
+
+  // Removing every reference leaves no per-service series.
+  for (auto& [family, kept] : model) {
+    for (auto& [labels, k] : kept) {
+      for (int i = 0; i < k.refs; ++i) {
+        family->Remove(k.series);
+      }
+      REQUIRE(family->Find(labels) == nullptr);
+    }
+    REQUIRE(family->size() == 0);
+  }
+  const std::string after = Render(metrics, sse::ExpositionFormat::kText004);
+  REQUIRE(after.find("muster_service") == std::string::npos);
+  REQUIRE(after.find("service_state_exporter_polls_total") ==
+          std::string::npos);
+}
+
+// What the tracker does to the families (hostile names and states,
+// removals, restores, the state cap): no injected sample, and no series
+// left once every service is gone.
+TEST_CASE("tracker churn with hostile names injects nothing, leaves nothing",
+          "[exposition]") {
+  sse::Metrics metrics("muster");
   sse::Tracker tracker(metrics);
   sse::TrackerOptions capped;
   capped.max_states = 3;
@@ -149,29 +428,16 @@ TEST_CASE("direct per-service families equal prometheus-cpp's output",
     return "svc-" + std::to_string(i) + (i % 7 == 0 ? "\n\"}" : "");
   };
   for (int i = 0; i < 60; ++i) {
-    const std::string name = name_of(i);
-    tracker.Add(name, i % 3 ? "MCPServer" : "api",
+    tracker.Add(name_of(i), i % 3 ? "MCPServer" : "api",
                 i % 4 ? sse::TrackerOptions{} : capped, now);
   }
   for (int round = 0; round < 12; ++round) {
     now += 1.25;
     for (int i = 0; i < 60; ++i) {
-      const std::string name = name_of(i);
-      tracker.Observe(name, states[(i * 7 + round * (i % 5)) % states.size()],
-                      now);
-      const prometheus::Labels labels{
-          {"service_name", name}, {"outcome", round % 3 ? "ok" : "timeout"}};
-      auto& polls = metrics.polls.Add(labels);
-      // Add() with the same labels again is the same series; it stays until
-      // its last reference is removed.
-      REQUIRE(&metrics.polls.Add(labels) == &polls);
-      polls.Increment();
-      metrics.polls.Remove(&polls);
-      if (round == 0) metrics.last_poll.Add({{"service_name", name}});
-      metrics.last_poll.Find({{"service_name", name}})->Set(now);
+      tracker.Observe(name_of(i),
+                      states[(i * 7 + round * (i % 5)) % states.size()], now);
     }
   }
-  // Services that go away lose every series; one comes back as a new type.
   for (int i = 0; i < 60; i += 5) tracker.Remove(name_of(i));
   tracker.Add("svc-1", "other-type", {}, now);
   sse::PersistedService saved;
@@ -186,39 +452,61 @@ TEST_CASE("direct per-service families equal prometheus-cpp's output",
   REQUIRE(metrics.Family("muster_service_state")->size() > 150);
   REQUIRE(metrics.Family("muster_service_state_transitions_total")->size() >
           100);
-  auto collected = metrics.mirror_registry()->Collect();
-  for (auto& family : metrics.Collect()) collected.push_back(family);
-  std::ostringstream theirs;
-  prometheus::TextSerializer().Serialize(theirs, collected);
   const std::string ours = Render(metrics, sse::ExpositionFormat::kText004);
-  RequireSameExposition(ours, theirs.str());
-  REQUIRE(
-      sse::test::FindSamples(sse::test::ParseExposition(ours), "fake").empty());
+  const auto samples = sse::test::ParseExposition(ours);
+  REQUIRE(sse::test::FindSamples(samples, "fake").empty());
+  REQUIRE(sse::test::FindSamples(samples, "muster_service_up").size() ==
+          tracker.size());
 
-  // Removing every service leaves no per-service series, in both.
   for (const auto& name : tracker.Names()) tracker.Remove(name);
-  for (int i = 0; i < 60; ++i) {
-    const std::string name = name_of(i);
-    for (const char* outcome : {"ok", "timeout"}) {
-      for (int refs = 0; refs < 100; ++refs) {
-        sse::Series* s =
-            metrics.polls.Find({{"service_name", name}, {"outcome", outcome}});
-        if (s == nullptr) break;
-        metrics.polls.Remove(s);
-      }
-      REQUIRE(metrics.polls.Find(
-                  {{"service_name", name}, {"outcome", outcome}}) == nullptr);
-    }
-    metrics.last_poll.Remove(metrics.last_poll.Find({{"service_name", name}}));
-  }
-  std::ostringstream empty;
-  prometheus::TextSerializer().Serialize(empty,
-                                         metrics.mirror_registry()->Collect());
-  REQUIRE(sse::test::ParseExposition(empty.str()).empty());
   const std::string after = Render(metrics, sse::ExpositionFormat::kText004);
   REQUIRE(after.find("muster_service") == std::string::npos);
-  REQUIRE(after.find("service_state_exporter_polls_total") ==
-          std::string::npos);
+}
+
+TEST_CASE("every per-service family is rendered once it has a series",
+          "[exposition]") {
+  sse::Metrics metrics("muster");
+  // The members, by hand: each is in the list Render writes.
+  const std::vector<const sse::SeriesFamily*> members = {
+      &metrics.transitions, &metrics.up,    &metrics.state,    &metrics.entered,
+      &metrics.changes,     &metrics.polls, &metrics.last_poll};
+  for (const sse::SeriesFamily* member : members) {
+    CAPTURE(member->name());
+    REQUIRE(std::count(metrics.families().begin(), metrics.families().end(),
+                       member) == 1);
+    REQUIRE(metrics.Family(member->name()) == member);
+  }
+  REQUIRE(metrics.families().size() >= members.size());
+  for (const auto format : {sse::ExpositionFormat::kText004,
+                            sse::ExpositionFormat::kOpenMetrics100}) {
+    CAPTURE(static_cast<int>(format));
+    const std::string empty = Render(metrics, format);
+    for (const sse::SeriesFamily* family : metrics.families()) {
+      REQUIRE(empty.find(family->name()) == std::string::npos);
+    }
+  }
+  double value = 1;
+  for (sse::SeriesFamily* family : metrics.families()) {
+    family->Add({{"service_name", "svc"}}).Set(value++);
+  }
+  for (const auto format : {sse::ExpositionFormat::kText004,
+                            sse::ExpositionFormat::kOpenMetrics100}) {
+    CAPTURE(static_cast<int>(format));
+    const std::string text = Render(metrics, format);
+    const auto samples = sse::test::ParseExposition(text);
+    value = 1;
+    for (const sse::SeriesFamily* family : metrics.families()) {
+      CAPTURE(family->name());
+      REQUIRE(sse::test::FindSample(samples, family->name(),
+                                    {{"service_name", "svc"}}) == value++);
+      const std::string header =
+          "# TYPE " +
+          std::string(sse::FamilyName(family->name(), family->type(), format)) +
+          (family->type() == prometheus::MetricType::Counter ? " counter\n"
+                                                             : " gauge\n");
+      REQUIRE(text.find(header) != std::string::npos);
+    }
+  }
 }
 
 TEST_CASE("OpenMetrics output: _total counters, units, EOF", "[exposition]") {
@@ -335,14 +623,18 @@ TEST_CASE(
     "a SeriesFamily counts like prometheus-cpp and refuses what it cannot "
     "write",
     "[exposition]") {
+  sse::SeriesFamilyList list;
+  REQUIRE_THROWS_AS(sse::SeriesFamily(list, "polls_count", "h",
+                                      prometheus::MetricType::Counter),
+                    std::invalid_argument);
   REQUIRE_THROWS_AS(
-      sse::SeriesFamily("polls_count", "h", prometheus::MetricType::Counter),
+      sse::SeriesFamily(list, "h", "h", prometheus::MetricType::Histogram),
       std::invalid_argument);
-  REQUIRE_THROWS_AS(
-      sse::SeriesFamily("h", "h", prometheus::MetricType::Histogram),
-      std::invalid_argument);
-  sse::SeriesFamily counters("x_total", "h", prometheus::MetricType::Counter);
-  sse::SeriesFamily gauges("x", "h", prometheus::MetricType::Gauge);
+  REQUIRE(list.size() == 0);
+  sse::SeriesFamily counters(list, "x_total", "h",
+                             prometheus::MetricType::Counter);
+  sse::SeriesFamily gauges(list, "x", "h", prometheus::MetricType::Gauge);
+  REQUIRE(list.size() == 2);
   sse::Series& c = counters.Add({{"a", "1"}});
   sse::Series& g = gauges.Add({{"a", "1"}});
   c.Increment(2);

@@ -95,6 +95,7 @@ TEST_CASE("the timeout covers a server that never answers", "[http_client]") {
 }
 
 TEST_CASE("a refused connection is connect_error", "[http_client]") {
+  // FreePort: a port nobody listens on (refused connections).
   ClientRig rig("http://127.0.0.1:" + std::to_string(sse::test::FreePort()) +
                 "/");
   auto r = rig.Get();
