@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <atomic>
 #include <boost/url/parse_query.hpp>
+#include <cctype>
 #include <cmath>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 
 #include "sse/util/text.h"
@@ -38,25 +40,47 @@ std::string Ago(double seconds) {
 }  // namespace
 
 bool AcceptsGzip(std::string_view accept_encoding) {
+  // RFC 9110 12.5.3: codings and parameter names are case-insensitive; an
+  // explicit gzip item decides, `*` only stands for codings not listed.
+  auto lower = [](std::string_view in) {
+    std::string out(in);
+    for (char& c : out)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
+      v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
+      v.remove_suffix(1);
+    return v;
+  };
+  std::optional<bool> gzip, star;
   std::size_t pos = 0;
-  while (pos < accept_encoding.size()) {
+  while (pos <= accept_encoding.size()) {
     std::size_t end = accept_encoding.find(',', pos);
     if (end == std::string_view::npos) end = accept_encoding.size();
-    std::string_view item = accept_encoding.substr(pos, end - pos);
+    const std::string item = lower(accept_encoding.substr(pos, end - pos));
     pos = end + 1;
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    if (item.substr(0, 4) != "gzip" && item.substr(0, 1) != "*") continue;
-    std::size_t q = item.find("q=");
-    if (q != std::string_view::npos) {
-      std::string_view v = item.substr(q + 2);
-      if (v.substr(0, 1) == "0" &&
-          v.find_first_of("123456789") == std::string_view::npos) {
-        continue;
+    std::string_view view = item;
+    const std::size_t semi = view.find(';');
+    const std::string_view coding = trim(view.substr(0, semi));
+    if (coding != "gzip" && coding != "x-gzip" && coding != "*") continue;
+    bool accepted = true;
+    if (semi != std::string_view::npos) {
+      const std::string_view params = view.substr(semi + 1);
+      const std::size_t q = params.find("q=");
+      if (q != std::string_view::npos) {
+        const std::string_view v = trim(params.substr(q + 2));
+        accepted = !(v.substr(0, 1) == "0" &&
+                     v.substr(0, v.find(';')).find_first_of("123456789") ==
+                         std::string_view::npos);
       }
     }
-    return true;
+    (coding == "*" ? star : gzip) = accepted;
   }
-  return false;
+  if (gzip) return *gzip;
+  return star.value_or(false);
 }
 
 std::string Gzip(std::string_view data) {
