@@ -11,6 +11,7 @@
 #include <limits>
 #include <optional>
 
+#include "sse/app/event_hub.h"
 #include "sse/app/fleet.h"
 #include "sse/app/recorder.h"
 #include "sse/app/reloader.h"
@@ -98,6 +99,7 @@ struct App::Impl {
   StateKeeper keeper{io.get_executor(), files, flags.state_file,
                      flags.state_retention, UnixNow};
   std::unique_ptr<PollRecorder> recorder;
+  std::unique_ptr<EventHub> events;
   std::unique_ptr<Discovery> discovery;
   std::unique_ptr<Fleet> fleet;
   Reloader<Loaded> reloader{
@@ -172,6 +174,8 @@ struct App::Impl {
       }
       const bool initial = config == nullptr;
       config = loaded.config;
+      tracker->SetHistorySize(
+          static_cast<std::size_t>(config->global.history_size));
       discovery->Apply(*config);
       fleet->Apply(config, discovery->Targets());
       CheckConnectionBudget();
@@ -245,6 +249,7 @@ struct App::Impl {
       fleet->Stop();
       discovery->Stop();
       keeper.Stop();
+      events->Stop();
       web->Stop();
       signals.cancel();
     });
@@ -281,8 +286,13 @@ struct App::Impl {
     metrics =
         std::make_unique<Metrics>(initial.config->global.metric_namespace);
     tracker = std::make_unique<Tracker>(*metrics);
+    tracker->SetHistorySize(
+        static_cast<std::size_t>(initial.config->global.history_size));
     recorder =
         std::make_unique<PollRecorder>(*metrics, *tracker, keeper, UnixNow);
+    events = std::make_unique<EventHub>(io.get_executor());
+    recorder->SetCommitListener(
+        [hub = events.get()](const FleetEvent& e) { hub->Publish(e); });
     fleet = std::make_unique<Fleet>(
         io.get_executor(), *recorder, MakePollerFactory(io.get_executor()),
         [this](const std::string& name) { return InShard(name); });
@@ -299,6 +309,7 @@ struct App::Impl {
     routes.enable_lifecycle = flags.enable_lifecycle;
     routes.metrics = metrics.get();
     routes.recorder = recorder.get();
+    routes.events = events.get();
     routes.status = [this] { return Status(); };
     routes.reload = [this](auto done) { reloader.Reload(std::move(done)); };
     routes.now = UnixNow;

@@ -15,6 +15,8 @@ TrackerOptions OptionsFor(const ServiceConfig& s) {
   return TrackerOptions{s.up_states, s.transition_after, s.max_states};
 }
 
+double Seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+
 }  // namespace
 
 const NameRegistry::Owner* NameRegistry::Find(const std::string& name) const {
@@ -125,6 +127,7 @@ void Fleet::ReconcileServices(
     std::shared_ptr<PollRecorder::Record> record = recorder_.Open(service.name);
     record->tracked = recorder_.tracker().Find(service.name);
     record->status.url = service.url.text;
+    record->status.interval_seconds = Seconds(service.interval);
     auto poller = make_poller_(
         shared,
         [this, record](const ServiceConfig& s, const PollResult& r) {
@@ -245,7 +248,9 @@ void Fleet::OnListPoll(const std::string& list_name, const PollResult& result) {
     }
     present.insert(item.name);
     recorder_.Track(item.name, item.type, options);
-    recorder_.Open(item.name)->status.url = list.poll.url.text;
+    PollStatus& member = recorder_.Open(item.name)->status;
+    member.url = list.poll.url.text;
+    member.interval_seconds = Seconds(list.poll.interval);
     entry.members[item.name] = 0;
     recorder_.Observe(item.name, item.type, item.state, Outcome::kOk, "",
                       result.finished_at, result.duration_seconds);
@@ -271,7 +276,9 @@ void Fleet::StartList(ListEntry& entry) {
     entry.mcp = std::make_shared<McpSession>(list.tool, list.arguments);
     fetch = [mcp = entry.mcp](HttpClient& client) { return mcp->Poll(client); };
   }
-  recorder_.Open(list.name)->status.url = list.poll.url.text;
+  PollStatus& status = recorder_.Open(list.name)->status;
+  status.url = list.poll.url.text;
+  status.interval_seconds = Seconds(list.poll.interval);
   entry.poller = make_poller_(
       std::make_shared<ServiceConfig>(list.poll),
       [this, name = list.name](const ServiceConfig&, const PollResult& r) {

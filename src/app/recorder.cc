@@ -94,7 +94,8 @@ void PollRecorder::Observe(Record& record, const std::string& name,
   st.duration_seconds = duration;
   Tracker::Ref tracked =
       record.tracked != nullptr ? record.tracked : tracker_.Find(name);
-  ObserveResult observed = tracker_.Observe(tracked, state, when);
+  ObserveResult observed =
+      tracker_.Observe(tracked, state, when, ObserveCause{outcome, error});
   st.last_state = observed.state;
   if (outcome != Outcome::kOk) {
     // The first failure after a success is a warning; repeats are debug so
@@ -122,6 +123,16 @@ void PollRecorder::Observe(Record& record, const std::string& name,
          {"from", observed.commit->from},
          {"to", observed.commit->to}});
     if (auto p = tracker_.Persist(name)) keeper_.Update(name, std::move(*p));
+    if (on_commit_) {
+      HistoryEvent event;
+      event.time = when;
+      event.from = observed.commit->from;
+      event.to = observed.commit->to;
+      event.outcome = outcome;
+      event.error = TruncateUtf8(error, kMaxHistoryErrorLength);
+      event.counted = observed.commit->counted;
+      on_commit_(FleetEvent{name, type, std::move(event)});
+    }
   }
 }
 

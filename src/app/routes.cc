@@ -1,11 +1,91 @@
 #include "sse/app/routes.h"
 
+#include <algorithm>
+#include <charconv>
 #include <memory>
+
+#include "sse/util/clock.h"
+#include "sse/web/pages.h"
 
 namespace sse {
 namespace {
 
 constexpr const char* kText = "text/plain; charset=utf-8";
+constexpr const char* kHtml = "text/html; charset=utf-8";
+
+WebResponse BadQuery(const char* what) {
+  return MakeResponse(400, kText,
+                      std::string("Bad Request: ") + what +
+                          " (percent-encode values; see docs/api.md).\n");
+}
+
+WebResponse Page(std::string html) {
+  WebResponse r = MakeResponse(200, kHtml, std::move(html));
+  r.headers = PageHeaders();
+  return r;
+}
+
+// One service with its history and poll status, or nullopt.
+std::optional<ServiceRow> DetailRow(const PollRecorder& recorder,
+                                    const std::string& name) {
+  std::optional<ServiceView> view = recorder.tracker().View(name);
+  if (!view) return std::nullopt;
+  ServiceRow row;
+  if (const auto* record = recorder.Find(name)) row.poll = record->status;
+  row.view = std::move(*view);
+  return row;
+}
+
+// /api/v1/events: its query, read.
+struct EventsQuery {
+  EventQuery query;
+  bool watch = false;
+  bool has_since = false;
+};
+
+std::optional<EventsQuery> ParseEventsQuery(std::string_view raw,
+                                            std::string& error) {
+  EventsQuery q;
+  auto service = QueryParam(raw, "service");
+  auto type = QueryParam(raw, "type");
+  auto since = QueryParam(raw, "since");
+  auto limit = QueryParam(raw, "limit");
+  auto watch = QueryParam(raw, "watch");
+  if (!service || !type || !since || !limit || !watch) {
+    error = "the query is malformed or not UTF-8";
+    return std::nullopt;
+  }
+  q.query.service = *service;
+  q.query.type = *type;
+  if (!since->empty()) {
+    auto t = ParseTimestamp(*since);
+    if (!t) {
+      error = "since must be an RFC 3339 time or Unix seconds";
+      return std::nullopt;
+    }
+    q.query.since = *t;
+    q.has_since = true;
+  }
+  if (!limit->empty()) {
+    std::size_t n = 0;
+    auto [end, ec] =
+        std::from_chars(limit->data(), limit->data() + limit->size(), n);
+    if (ec != std::errc() || end != limit->data() + limit->size() || n == 0 ||
+        n > kMaxEventsLimit) {
+      error = "limit must be a whole number from 1 to " +
+              std::to_string(kMaxEventsLimit);
+      return std::nullopt;
+    }
+    q.query.limit = n;
+  }
+  if (*watch == "true" || *watch == "1") {
+    q.watch = true;
+  } else if (!watch->empty() && *watch != "false" && *watch != "0") {
+    error = "watch must be true or false";
+    return std::nullopt;
+  }
+  return q;
+}
 
 }  // namespace
 
@@ -33,11 +113,56 @@ Router MakeRoutes(RouteSources sources) {
              [src](const WebRequest& req) {
                return RenderMetrics(*src->metrics, req);
              });
-  router.Add("/", {"GET", "HEAD"}, [src](const WebRequest&) {
-    return MakeResponse(200, "text/html; charset=utf-8",
-                        RenderLandingPage(ServiceRows(*src->recorder, "", ""),
-                                          src->status().lists,
-                                          src->telemetry_path, src->now()));
+  router.Add("/", {"GET", "HEAD"}, [src](const WebRequest& req) {
+    std::optional<PageQuery> query = ParsePageQuery(req.query);
+    if (!query) {
+      return BadQuery(
+          "the query is malformed, not UTF-8, or has a bad page or range "
+          "(range=1h or 1d)");
+    }
+    LandingPage page;
+    const PollRecorder& recorder = *src->recorder;
+    for (auto& view : recorder.tracker().ViewAll(false)) {
+      ServiceRow row;
+      if (const auto* record = recorder.Find(view.name))
+        row.poll = record->status;
+      row.view = std::move(view);
+      page.rows.push_back(std::move(row));
+    }
+    page.lists = src->status().lists;
+    page.detail = [&recorder](const std::string& name) {
+      return recorder.tracker().View(name);
+    };
+    page.telemetry_path = src->telemetry_path;
+    page.now = src->now();
+    return Page(RenderLandingPage(page, *query));
+  });
+  router.AddPrefix("/services/", {"GET", "HEAD"}, [src](const WebRequest& req) {
+    const std::string name = req.path.substr(std::string("/services/").size());
+    std::optional<ServiceRow> row = DetailRow(*src->recorder, name);
+    if (!row) return MakeResponse(404, kText, "no such service\n");
+    return Page(RenderServicePage(*row, src->telemetry_path, src->now(),
+                                  src->recorder->tracker().history_size()));
+  });
+  router.AddPrefix("/badge/", {"GET", "HEAD"}, [src](const WebRequest& req) {
+    std::string name = req.path.substr(std::string("/badge/").size());
+    if (!name.ends_with(".svg"))
+      return MakeResponse(404, kText, "badges are at /badge/{name}.svg\n");
+    name.resize(name.size() - 4);
+    std::optional<ServiceView> view = src->recorder->tracker().View(name);
+    if (!view) return MakeResponse(404, kText, "no such service\n");
+    WebResponse r = MakeResponse(200, "image/svg+xml",
+                                 RenderBadgeSvg(name, view->state, view->up));
+    double interval = 0;
+    if (const auto* record = src->recorder->Find(name))
+      interval = record->status.interval_seconds;
+    // Cacheable for as long as the state cannot change: one poll interval.
+    r.headers.emplace_back(
+        "Cache-Control",
+        "max-age=" + std::to_string(static_cast<long>(interval)));
+    r.headers.emplace_back("Content-Security-Policy",
+                           "default-src 'none'; style-src 'unsafe-inline'");
+    return r;
   });
   router.Add("/api/v1/services", {"GET", "HEAD"}, [src](const WebRequest& req) {
     auto name = QueryParam(req.query, "name");
@@ -50,6 +175,42 @@ Router MakeRoutes(RouteSources sources) {
     return MakeResponse(
         200, "application/json",
         RenderServicesJson(ServiceRows(*src->recorder, *name, *state)));
+  });
+  router.AddPrefix(
+      "/api/v1/services/", {"GET", "HEAD"}, [src](const WebRequest& req) {
+        const std::string name =
+            req.path.substr(std::string("/api/v1/services/").size());
+        std::optional<ServiceRow> row = DetailRow(*src->recorder, name);
+        if (!row) {
+          return MakeResponse(404, "application/json",
+                              "{\"error\": \"no such service\"}\n");
+        }
+        return MakeResponse(
+            200, "application/json",
+            RenderServiceJson(*row, src->recorder->tracker().history_size()));
+      });
+  router.Add("/api/v1/events", {"GET", "HEAD"}, [src](const WebRequest& req) {
+    std::string error;
+    std::optional<EventsQuery> q = ParseEventsQuery(req.query, error);
+    if (!q) return BadQuery(error.c_str());
+    const Tracker& tracker = src->recorder->tracker();
+    if (!q->watch) {
+      return MakeResponse(200, "application/json",
+                          RenderEventsJson(tracker.Events(q->query)));
+    }
+    // Events since `since` first (oldest first), then live ones.
+    std::vector<FleetEvent> replay;
+    if (q->has_since) {
+      replay = tracker.Events(q->query);
+      std::reverse(replay.begin(), replay.end());
+    }
+    WebResponse r;
+    r.content_type = "text/event-stream; charset=utf-8";
+    r.headers.emplace_back("Cache-Control", "no-cache");
+    r.headers.emplace_back("X-Accel-Buffering", "no");
+    r.stream = src->events->Watch(
+        EventHub::Filter{q->query.service, q->query.type}, replay);
+    return r;
   });
   router.Add("/api/v1/status", {"GET", "HEAD"}, [src](const WebRequest&) {
     return MakeResponse(200, "application/json",

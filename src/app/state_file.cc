@@ -10,9 +10,12 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "sse/core/history.h"
+#include "sse/core/outcome.h"
 #include "sse/core/states.h"
 #include "sse/util/file_read.h"
 #include "sse/util/json.h"
+#include "sse/util/text.h"
 
 namespace sse {
 namespace {
@@ -58,6 +61,52 @@ double Number(const nlohmann::json& entry, const char* key,
   return it->get<double>();
 }
 
+// A saved history: entries oldest first, each as the tracker would have
+// made it.
+std::shared_ptr<const std::vector<HistoryEvent>> ParseHistory(
+    const nlohmann::json& history, const std::string& service, double now) {
+  auto bad = [&](const std::string& what) {
+    return std::invalid_argument("service \"" + service +
+                                 "\": history: " + what);
+  };
+  if (!history.is_array()) throw bad("not an array");
+  if (history.empty()) return nullptr;
+  const std::size_t skip =
+      history.size() > kMaxHistorySize ? history.size() - kMaxHistorySize : 0;
+  auto events = std::make_shared<std::vector<HistoryEvent>>();
+  events->reserve(history.size() - skip);
+  for (std::size_t i = skip; i < history.size(); ++i) {
+    const nlohmann::json& e = history[i];
+    if (!e.is_object()) throw bad("an entry is not an object");
+    HistoryEvent event;
+    event.time = Number(e, "time", service);
+    if (event.time < 0 || event.time > now + kMaxStateFutureSeconds)
+      throw bad("\"time\" is not a plausible time");
+    if (!events->empty() && event.time < events->back().time)
+      throw bad("entries are not in time order");
+    event.from = LabelString(e, "from", kMaxStateLength, service);
+    event.to = LabelString(e, "to", kMaxStateLength, service);
+    auto outcome = e.find("outcome");
+    std::optional<Outcome> known;
+    if (outcome != e.end() && outcome->is_string())
+      known = OutcomeFromName(outcome->get_ref<const std::string&>());
+    if (!known) throw bad("\"outcome\" is not a poll outcome");
+    event.outcome = *known;
+    auto error = e.find("error");
+    if (error == e.end() || !error->is_string())
+      throw bad("\"error\" is not a string");
+    const auto& text = error->get_ref<const std::string&>();
+    if (!IsValidUtf8(text)) throw bad("\"error\" is not valid UTF-8");
+    event.error = TruncateUtf8(text, kMaxHistoryErrorLength);
+    auto counted = e.find("counted");
+    if (counted == e.end() || !counted->is_boolean())
+      throw bad("\"counted\" is not a boolean");
+    event.counted = counted->get<bool>();
+    events->push_back(std::move(event));
+  }
+  return events;
+}
+
 }  // namespace
 
 std::string SerializeState(const PersistedState& state, double saved_at) {
@@ -91,7 +140,27 @@ std::string SerializeState(const PersistedState& state, double saved_at) {
       AppendNumber(out, count);
       out += "}";
     }
-    out += "]}";
+    out += "]";
+    if (s.history && !s.history->empty()) {
+      out += ", \"history\": [";
+      bool first_event = true;
+      for (const HistoryEvent& e : *s.history) {
+        out += first_event ? "\n   {\"time\": " : ",\n   {\"time\": ";
+        first_event = false;
+        AppendNumber(out, e.time);
+        out += ", \"from\": ";
+        AppendJsonString(out, e.from);
+        out += ", \"to\": ";
+        AppendJsonString(out, e.to);
+        out += ", \"outcome\": \"";
+        out += OutcomeName(e.outcome);
+        out += "\", \"error\": ";
+        AppendJsonString(out, e.error);
+        out += e.counted ? ", \"counted\": true}" : ", \"counted\": false}";
+      }
+      out += "]";
+    }
+    out += "}";
   }
   out += first ? "}\n}\n" : "\n }\n}\n";
   return out;
@@ -104,7 +173,7 @@ PersistedState ParseState(std::string_view text, double now) {
   const nlohmann::json& doc = *parsed;
   auto format = doc.is_object() ? doc.find("format") : doc.end();
   if (!doc.is_object() || format == doc.end() || !format->is_string() ||
-      *format != kStateFormat) {
+      (*format != kStateFormat && *format != kStateFormatV1)) {
     throw std::invalid_argument(
         std::string("not a state file of this exporter (no \"format\": \"") +
         kStateFormat + "\")");
@@ -144,6 +213,9 @@ PersistedState ParseState(std::string_view text, double now) {
         throw std::invalid_argument("service \"" + name + "\": negative count");
       p.transitions[{LabelString(t, "from", kMaxStateLength, name),
                      LabelString(t, "to", kMaxStateLength, name)}] = count;
+    }
+    if (auto history = s.find("history"); history != s.end()) {
+      p.history = ParseHistory(*history, name, now);
     }
     out.emplace(name, std::move(p));
   }

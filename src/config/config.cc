@@ -8,6 +8,7 @@
 #include <set>
 
 #include "sse/config/yaml_util.h"
+#include "sse/core/history.h"
 #include "sse/core/states.h"
 #include "sse/util/text.h"
 
@@ -100,7 +101,8 @@ GlobalConfig ParseGlobal(const Ctx& ctx, const YAML::Node& node) {
   const std::string path = "global";
   CheckKeys(ctx, node, path,
             {"metric_namespace", "poll_interval", "poll_timeout", "up_states",
-             "transition_after", "max_body_bytes", "max_states_per_service"});
+             "transition_after", "max_body_bytes", "max_states_per_service",
+             "history_size"});
   if (auto n = node["metric_namespace"]) {
     g.metric_namespace =
         GetNonEmptyString(ctx, n, Child(path, "metric_namespace"));
@@ -134,6 +136,14 @@ GlobalConfig ParseGlobal(const Ctx& ctx, const YAML::Node& node) {
   if (auto n = node["max_states_per_service"]) {
     g.max_states_per_service =
         GetInt(ctx, n, Child(path, "max_states_per_service"), 1);
+  }
+  if (auto n = node["history_size"]) {
+    const int size = GetInt(ctx, n, Child(path, "history_size"), 0);
+    if (static_cast<std::size_t>(size) > kMaxHistorySize) {
+      Fail(ctx, n, Child(path, "history_size"),
+           "must be at most " + std::to_string(kMaxHistorySize));
+    }
+    g.history_size = size;
   }
   return g;
 }

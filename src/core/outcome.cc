@@ -1,5 +1,7 @@
 #include "sse/core/outcome.h"
 
+#include <string_view>
+
 namespace sse {
 
 const char* OutcomeName(Outcome outcome) {
@@ -20,6 +22,14 @@ const char* OutcomeName(Outcome outcome) {
       return "too_large";
   }
   return "unknown";
+}
+
+std::optional<Outcome> OutcomeFromName(std::string_view name) {
+  for (std::size_t i = 0; i < kOutcomeCount; ++i) {
+    const auto outcome = static_cast<Outcome>(i);
+    if (name == OutcomeName(outcome)) return outcome;
+  }
+  return std::nullopt;
 }
 
 }  // namespace sse

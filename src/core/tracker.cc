@@ -1,7 +1,9 @@
 #include "sse/core/tracker.h"
 
 #include <algorithm>
+#include <queue>
 #include <set>
+#include <tuple>
 
 namespace sse {
 
@@ -76,6 +78,13 @@ void Tracker::Restore(const std::string& name, const PersistedService& saved,
     StateGauge(s, pair.second);
   }
   s.changes->Increment(total);
+  if (saved.history) {
+    const auto& events = *saved.history;
+    const std::size_t skip =
+        events.size() > history_size_ ? events.size() - history_size_ : 0;
+    for (std::size_t i = skip; i < events.size(); ++i)
+      s.history.Push(symbols_, events[i], history_size_);
+  }
 }
 
 void Tracker::Remove(const std::string& name) {
@@ -88,6 +97,7 @@ void Tracker::Remove(const std::string& name) {
   for (auto& [state, gauge] : s.state_gauges) metrics_.state.Remove(gauge);
   for (auto& [pair, counter] : s.transitions)
     metrics_.transitions.Remove(counter);
+  s.history.Clear(symbols_);
   services_.erase(it);
 }
 
@@ -114,8 +124,18 @@ Series& Tracker::TransitionCounter(Service& s, const std::string& from,
 }
 
 void Tracker::CommitState(Service& s, const std::string& to, bool counted,
-                          double now) {
+                          double now, const ObserveCause& cause) {
   const std::string from = s.state;
+  if (history_size_ > 0) {
+    HistoryEvent event;
+    event.time = now;
+    event.from = from;
+    event.to = to;
+    event.outcome = cause.outcome;
+    event.error = cause.error;
+    event.counted = counted;
+    s.history.Push(symbols_, event, history_size_);
+  }
   StateGauge(s, from).Set(0);
   StateGauge(s, to).Set(1);
   s.state = to;
@@ -139,12 +159,13 @@ Tracker::Ref Tracker::Find(const std::string& name) {
 }
 
 ObserveResult Tracker::Observe(const std::string& name,
-                               const std::string& raw_state, double now) {
-  return Observe(Find(name), raw_state, now);
+                               const std::string& raw_state, double now,
+                               const ObserveCause& cause) {
+  return Observe(Find(name), raw_state, now, cause);
 }
 
 ObserveResult Tracker::Observe(Ref service, const std::string& raw_state,
-                               double now) {
+                               double now, const ObserveCause& cause) {
   ObserveResult result;
   if (service == nullptr) return result;
   Service& s = *service;
@@ -173,7 +194,7 @@ ObserveResult Tracker::Observe(Ref service, const std::string& raw_state,
     if (state == kStateUnknown) return result;
     s.observed = true;
     result.commit = Commit{s.state, state, false};
-    CommitState(s, state, false, now);
+    CommitState(s, state, false, now, cause);
     return result;
   }
   if (state == s.state) {
@@ -189,12 +210,13 @@ ObserveResult Tracker::Observe(Ref service, const std::string& raw_state,
   }
   if (s.streak >= s.options->transition_after) {
     result.commit = Commit{s.state, state, true};
-    CommitState(s, state, true, now);
+    CommitState(s, state, true, now, cause);
   }
   return result;
 }
 
-ServiceView Tracker::MakeView(const Service& s) const {
+ServiceView Tracker::MakeView(const Service& s, bool with_history,
+                              bool with_transitions) const {
   ServiceView v;
   v.name = s.name;
   v.type = s.type;
@@ -205,8 +227,14 @@ ServiceView Tracker::MakeView(const Service& s) const {
   v.changes = static_cast<std::uint64_t>(s.changes->Value());
   v.candidate = s.candidate;
   v.streak = s.streak;
-  for (const auto& [pair, counter] : s.transitions) {
-    v.transitions[pair] = static_cast<std::uint64_t>(counter->Value());
+  if (with_transitions) {
+    for (const auto& [pair, counter] : s.transitions)
+      v.transitions[pair] = static_cast<std::uint64_t>(counter->Value());
+  }
+  if (!s.history.empty()) v.history_start = s.history.TimeAt(0);
+  if (with_history) {
+    v.history = s.history.All(symbols_);
+    v.up_states = s.options->up_states;
   }
   return v;
 }
@@ -214,13 +242,14 @@ ServiceView Tracker::MakeView(const Service& s) const {
 std::optional<ServiceView> Tracker::View(const std::string& name) const {
   auto it = services_.find(name);
   if (it == services_.end()) return std::nullopt;
-  return MakeView(*it->second);
+  return MakeView(*it->second, true, true);
 }
 
-std::vector<ServiceView> Tracker::ViewAll() const {
+std::vector<ServiceView> Tracker::ViewAll(bool with_transitions) const {
   std::vector<ServiceView> out;
   out.reserve(services_.size());
-  for (const auto& [name, s] : services_) out.push_back(MakeView(*s));
+  for (const auto& [name, s] : services_)
+    out.push_back(MakeView(*s, false, with_transitions));
   std::sort(out.begin(), out.end(),
             [](const ServiceView& a, const ServiceView& b) {
               return a.name < b.name;
@@ -240,7 +269,63 @@ std::optional<PersistedService> Tracker::Persist(
   for (const auto& [pair, counter] : s.transitions) {
     if (counter->Value() > 0) p.transitions[pair] = counter->Value();
   }
+  if (!s.history.empty()) {
+    p.history = std::make_shared<const std::vector<HistoryEvent>>(
+        s.history.All(symbols_));
+  }
   return p;
+}
+
+void Tracker::SetHistorySize(std::size_t size) {
+  history_size_ = std::min(size, kMaxHistorySize);
+  for (auto& [name, s] : services_) s->history.Shrink(symbols_, history_size_);
+}
+
+std::vector<FleetEvent> Tracker::Events(const EventQuery& query) const {
+  // Each history is sorted by time: merge them newest first with a heap of
+  // one cursor per service.
+  struct Cursor {
+    double time;
+    const Service* service;
+    std::size_t index;  // into its ring, 0 oldest
+  };
+  auto older = [](const Cursor& a, const Cursor& b) {
+    return std::tie(a.time, b.service->name) <
+           std::tie(b.time, a.service->name);
+  };
+  std::priority_queue<Cursor, std::vector<Cursor>, decltype(older)> heap(older);
+  auto add = [&](const Service& s) {
+    if (s.history.empty()) return;
+    if (!query.type.empty() && s.type != query.type) return;
+    const std::size_t last = s.history.size() - 1;
+    if (s.history.TimeAt(last) < query.since) return;
+    heap.push(Cursor{s.history.TimeAt(last), &s, last});
+  };
+  if (!query.service.empty()) {
+    if (auto it = services_.find(query.service); it != services_.end())
+      add(*it->second);
+  } else {
+    for (const auto& [name, s] : services_) add(*s);
+  }
+  std::vector<FleetEvent> out;
+  while (!heap.empty() && out.size() < query.limit) {
+    Cursor c = heap.top();
+    heap.pop();
+    out.push_back(FleetEvent{c.service->name, c.service->type,
+                             c.service->history.At(symbols_, c.index)});
+    if (c.index > 0 && c.service->history.TimeAt(c.index - 1) >= query.since) {
+      --c.index;
+      c.time = c.service->history.TimeAt(c.index);
+      heap.push(c);
+    }
+  }
+  return out;
+}
+
+std::size_t Tracker::HistoryBytes() const {
+  std::size_t bytes = 0;
+  for (const auto& [name, s] : services_) bytes += s->history.HeapBytes();
+  return bytes;
 }
 
 std::vector<std::string> Tracker::Names() const {

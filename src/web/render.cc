@@ -12,30 +12,14 @@
 #include <optional>
 #include <stdexcept>
 
+#include "sse/util/clock.h"
 #include "sse/util/text.h"
 #include "sse/version.h"
 
 namespace sse {
 namespace {
 
-std::string IsoTime(double unix_seconds) {
-  if (unix_seconds <= 0) return "";
-  std::time_t secs = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string Ago(double seconds) {
-  if (seconds < 0) seconds = 0;
-  long s = std::lround(seconds);
-  if (s < 120) return std::to_string(s) + "s";
-  if (s < 7200) return std::to_string(s / 60) + "m";
-  if (s < 172800) return std::to_string(s / 3600) + "h";
-  return std::to_string(s / 86400) + "d";
-}
+std::string IsoTime(double unix_seconds) { return FormatRfc3339(unix_seconds); }
 
 }  // namespace
 
@@ -180,40 +164,96 @@ std::optional<std::string> QueryParam(std::string_view query,
   return "";
 }
 
+namespace {
+
+std::string Dump(const nlohmann::ordered_json& doc, int indent) {
+  return doc.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// An event's fields after its service's.
+void AddEventFields(nlohmann::ordered_json& out, const HistoryEvent& e) {
+  out["from_state"] = e.from;
+  out["to_state"] = e.to;
+  out["first_observation"] = !e.counted;
+  out["outcome"] = OutcomeName(e.outcome);
+  out["error"] = e.error;
+}
+
+nlohmann::ordered_json EventJson(const FleetEvent& e) {
+  nlohmann::ordered_json out;
+  out["time"] = FormatRfc3339Millis(e.event.time);
+  out["timestamp"] = e.event.time;
+  out["service_name"] = e.service;
+  out["service_type"] = e.type;
+  AddEventFields(out, e.event);
+  return out;
+}
+
+nlohmann::ordered_json ServiceJson(const ServiceRow& row) {
+  nlohmann::ordered_json s;
+  s["name"] = row.view.name;
+  s["type"] = row.view.type;
+  s["state"] = row.view.state;
+  s["up"] = row.view.up;
+  s["since"] = IsoTime(row.view.since);
+  s["since_timestamp"] = row.view.since;
+  s["url"] = row.poll.url;
+  s["last_poll"] = {{"timestamp", row.poll.last_poll},
+                    {"time", IsoTime(row.poll.last_poll)},
+                    {"outcome", row.poll.outcome},
+                    {"observed_state", row.poll.last_state},
+                    {"duration_seconds", row.poll.duration_seconds},
+                    {"error", row.poll.error}};
+  s["pending"] = row.view.candidate.empty()
+                     ? nlohmann::ordered_json(nullptr)
+                     : nlohmann::ordered_json{{"state", row.view.candidate},
+                                              {"streak", row.view.streak}};
+  s["transitions_total"] = row.view.changes;
+  nlohmann::ordered_json pairs = nlohmann::ordered_json::array();
+  for (const auto& [pair, count] : row.view.transitions) {
+    pairs.push_back(
+        {{"from", pair.first}, {"to", pair.second}, {"count", count}});
+  }
+  s["transitions"] = std::move(pairs);
+  return s;
+}
+
+}  // namespace
+
 std::string RenderServicesJson(const std::vector<ServiceRow>& rows) {
   nlohmann::ordered_json services = nlohmann::ordered_json::array();
-  for (const ServiceRow& row : rows) {
-    nlohmann::ordered_json s;
-    s["name"] = row.view.name;
-    s["type"] = row.view.type;
-    s["state"] = row.view.state;
-    s["up"] = row.view.up;
-    s["since"] = IsoTime(row.view.since);
-    s["since_timestamp"] = row.view.since;
-    s["url"] = row.poll.url;
-    s["last_poll"] = {{"timestamp", row.poll.last_poll},
-                      {"time", IsoTime(row.poll.last_poll)},
-                      {"outcome", row.poll.outcome},
-                      {"observed_state", row.poll.last_state},
-                      {"duration_seconds", row.poll.duration_seconds},
-                      {"error", row.poll.error}};
-    s["pending"] = row.view.candidate.empty()
-                       ? nlohmann::ordered_json(nullptr)
-                       : nlohmann::ordered_json{{"state", row.view.candidate},
-                                                {"streak", row.view.streak}};
-    s["transitions_total"] = row.view.changes;
-    nlohmann::ordered_json pairs = nlohmann::ordered_json::array();
-    for (const auto& [pair, count] : row.view.transitions) {
-      pairs.push_back(
-          {{"from", pair.first}, {"to", pair.second}, {"count", count}});
-    }
-    s["transitions"] = std::move(pairs);
-    services.push_back(std::move(s));
-  }
+  for (const ServiceRow& row : rows) services.push_back(ServiceJson(row));
   nlohmann::ordered_json doc;
   doc["services"] = std::move(services);
-  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
-         "\n";
+  return Dump(doc, 2) + "\n";
+}
+
+std::string RenderServiceJson(const ServiceRow& row, std::size_t history_size) {
+  nlohmann::ordered_json doc = ServiceJson(row);
+  doc["history_size"] = history_size;
+  nlohmann::ordered_json history = nlohmann::ordered_json::array();
+  for (auto it = row.view.history.rbegin(); it != row.view.history.rend();
+       ++it) {
+    nlohmann::ordered_json e;
+    e["time"] = FormatRfc3339Millis(it->time);
+    e["timestamp"] = it->time;
+    AddEventFields(e, *it);
+    history.push_back(std::move(e));
+  }
+  doc["history"] = std::move(history);
+  return Dump(doc, 2) + "\n";
+}
+
+std::string RenderEventsJson(const std::vector<FleetEvent>& events) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const FleetEvent& e : events) list.push_back(EventJson(e));
+  nlohmann::ordered_json doc;
+  doc["events"] = std::move(list);
+  return Dump(doc, 2) + "\n";
+}
+
+std::string RenderEventLine(const FleetEvent& event) {
+  return Dump(EventJson(event), -1);
 }
 
 std::string RenderStatusJson(const ExporterStatus& st) {
@@ -254,69 +294,6 @@ std::string RenderStatusJson(const ExporterStatus& st) {
   doc["lists"] = std::move(lists);
   return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
          "\n";
-}
-
-std::string RenderLandingPage(const std::vector<ServiceRow>& rows,
-                              const std::vector<ListStatus>& lists,
-                              std::string_view telemetry_path, double now) {
-  std::string html;
-  html.reserve(4096 + rows.size() * 400);
-  html +=
-      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-      "<title>service_state_exporter</title><style>"
-      "body{font-family:sans-serif;margin:2em}"
-      "table{border-collapse:collapse}"
-      "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}"
-      ".up{color:#080}.down{color:#b00}</style></head><body>\n"
-      "<h1>service_state_exporter</h1>\n<p>Version ";
-  html += HtmlEscape(kVersion);
-  html += " (revision ";
-  html += HtmlEscape(kRevision);
-  html += ")</p>\n<ul><li><a href=\"";
-  html += HtmlEscape(telemetry_path);
-  html +=
-      "\">Metrics</a></li><li><a href=\"api/v1/services\">Services (JSON)</a>"
-      "</li><li><a href=\"api/v1/status\">Status (JSON)</a></li>"
-      "<li><a href=\"-/healthy\">Health</a></li>"
-      "<li><a href=\"-/ready\">Readiness</a></li></ul>\n";
-  if (!lists.empty()) {
-    html += "<h2>Service lists (" + std::to_string(lists.size()) + ")</h2>\n";
-    html +=
-        "<table id=\"lists\"><thead><tr><th>Name</th><th>Source</th>"
-        "<th>URL</th><th>Last poll</th><th>When</th><th>Error</th>"
-        "<th>Services</th></tr></thead><tbody>\n";
-    for (const ListStatus& l : lists) {
-      const bool ok = l.poll.polled && l.poll.outcome == "ok";
-      std::string source = l.source;
-      if (!l.mcp_mode.empty()) source += " (" + l.mcp_mode + ")";
-      html += "<tr><td>" + HtmlEscape(l.name) + "</td><td>" +
-              HtmlEscape(source) + "</td><td>" + HtmlEscape(l.poll.url) +
-              "</td><td class=\"" + (ok ? "up" : "down") + "\">" +
-              HtmlEscape(l.poll.polled ? l.poll.outcome : "pending") +
-              "</td><td>" +
-              (l.poll.polled ? Ago(now - l.poll.last_poll) + " ago" : "") +
-              "</td><td>" + HtmlEscape(l.poll.error) + "</td><td>" +
-              std::to_string(l.members) + "</td></tr>\n";
-    }
-    html += "</tbody></table>\n";
-  }
-  html += "<h2>Services (" + std::to_string(rows.size()) + ")</h2>\n";
-  html +=
-      "<table id=\"services\"><thead><tr><th>Name</th><th>Type</th>"
-      "<th>State</th><th>Since</th><th>Last poll</th><th>Error</th>"
-      "<th>Transitions</th></tr></thead><tbody>\n";
-  for (const ServiceRow& row : rows) {
-    html += "<tr><td>" + HtmlEscape(row.view.name) + "</td><td>" +
-            HtmlEscape(row.view.type) + "</td><td class=\"" +
-            (row.view.up ? "up" : "down") + "\">" + HtmlEscape(row.view.state) +
-            "</td><td title=\"" + IsoTime(row.view.since) + "\">" +
-            Ago(now - row.view.since) + " ago</td><td>" +
-            HtmlEscape(row.poll.polled ? row.poll.outcome : "pending") +
-            "</td><td>" + HtmlEscape(row.poll.error) + "</td><td>" +
-            std::to_string(row.view.changes) + "</td></tr>\n";
-  }
-  html += "</tbody></table>\n</body></html>\n";
-  return html;
 }
 
 }  // namespace sse

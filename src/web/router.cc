@@ -13,15 +13,35 @@ void Router::Add(std::string path, std::initializer_list<const char*> methods,
   routes_.push_back(std::move(route));
 }
 
+void Router::AddPrefix(std::string prefix,
+                       std::initializer_list<const char*> methods,
+                       WebHandler handler) {
+  Add(std::move(prefix), methods, std::move(handler));
+  routes_.back().prefix = true;
+}
+
+const Router::Route* Router::Match(const std::string& path) const {
+  const Route* best = nullptr;
+  for (const Route& r : routes_) {
+    if (!r.prefix) {
+      if (r.path == path) return &r;
+      continue;
+    }
+    if (path.size() > r.path.size() && path.starts_with(r.path) &&
+        (best == nullptr || r.path.size() > best->path.size())) {
+      best = &r;
+    }
+  }
+  return best;
+}
+
 WebResponse NotFound() {
   return MakeResponse(404, "text/plain; charset=utf-8", "404 page not found\n");
 }
 
 WebResponse Router::operator()(const WebRequest& request) const {
-  auto route =
-      std::find_if(routes_.begin(), routes_.end(),
-                   [&](const Route& r) { return r.path == request.path; });
-  if (route == routes_.end()) return NotFound();
+  const Route* route = Match(request.path);
+  if (route == nullptr) return NotFound();
   if (!route->methods.empty() &&
       std::find(route->methods.begin(), route->methods.end(), request.method) ==
           route->methods.end()) {

@@ -16,6 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -146,6 +147,34 @@ std::shared_ptr<ssl::context> MakeServerContext(const WebTlsConfig& config) {
 
 }  // namespace
 
+bool WebStream::Send(std::string data) {
+  if (closed_) return false;
+  if (buffered_ + data.size() > max_buffered_) return false;
+  buffered_ += data.size();
+  queue_.push_back(std::move(data));
+  if (wake_) wake_();
+  return true;
+}
+
+void WebStream::Close(std::string last) {
+  if (closed_) return;
+  if (!last.empty()) {
+    buffered_ += last.size();
+    queue_.push_back(std::move(last));
+  }
+  closed_ = true;
+  if (wake_) wake_();
+}
+
+bool WebStream::Take(std::string& out) {
+  out.clear();
+  if (queue_.empty()) return false;
+  for (auto& part : queue_) out += part;
+  queue_.clear();
+  buffered_ = 0;
+  return true;
+}
+
 std::string_view WebRequest::Header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
     if (key == name) return value;
@@ -245,6 +274,8 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
     std::optional<WebResponse> answer;  // what done passed
     bool gone = false;                  // the session stopped waiting
   };
+  // Streamed responses being sent (WebResponse::stream).
+  std::size_t streams = 0;
   static constexpr int kMaxHeavy = 2;
   int heavy = 0;                                      // on the I/O thread only
   std::deque<std::shared_ptr<HeavyJob>> heavy_queue;  // waiting, in order
@@ -554,6 +585,23 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
           StartHeavy();
         }
       }
+      if (response.stream) {
+        const std::size_t max_streams =
+            options.max_streams != 0
+                ? options.max_streams
+                : std::max<std::size_t>(1, options.max_connections / 4);
+        if (streams < max_streams) {
+          co_await SendStream(stream, state, req, response);
+          co_return true;
+        }
+        Log(LogLevel::kDebug, "stream refused: too many streams",
+            {{"path", std::string(req.target())},
+             {"max_streams", std::to_string(max_streams)}});
+        response.stream->Close();
+        response = MakeResponse(503, "text/plain; charset=utf-8",
+                                "Too many streams open; retry later.\n");
+        response.headers.emplace_back("Retry-After", "5");
+      }
       const WebResponse& answer = job ? job->response : response;
       http::response<http::span_body<const char>> res{
           static_cast<http::status>(answer.status), req.version()};
@@ -576,6 +624,59 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
       }
       state.busy = false;
       if (!keep_alive || stopping) co_return true;
+    }
+  }
+
+  // Sends a streamed response: the header, then what its producer sends,
+  // until it closes, the client goes (a write fails or times out) or the
+  // server stops. The connection closes after it.
+  template <class Stream>
+  net::awaitable<void> SendStream(Stream& stream, SessionState& state,
+                                  const http::request<http::string_body>& req,
+                                  const WebResponse& response) {
+    auto& lowest = beast::get_lowest_layer(stream);
+    std::shared_ptr<WebStream> source = response.stream;
+    ++streams;
+    struct Done {
+      Impl& impl;
+      SessionState& state;
+      std::shared_ptr<WebStream> source;
+      ~Done() {
+        --impl.streams;
+        state.later = nullptr;
+        source->Finish();
+      }
+    } done{*this, state, source};
+    http::response<http::empty_body> res{
+        static_cast<http::status>(response.status), req.version()};
+    res.set(http::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) res.set(name, value);
+    res.keep_alive(false);
+    http::response_serializer<http::empty_body> header{res};
+    lowest.expires_after(options.write_timeout);
+    auto [hec, h] =
+        co_await http::async_write_header(stream, header, kUseTuple);
+    if (hec || req.method() == http::verb::head) co_return;
+    net::steady_timer wake(executor,
+                           std::chrono::steady_clock::time_point::max());
+    state.later = &wake;  // Stop() cancels it
+    source->SetWaker([&wake] { wake.cancel(); });
+    std::string chunk;
+    while (!stopping) {
+      if (source->Take(chunk)) {
+        // A closed stream's last words get a short time: a client that
+        // does not read is not waited for.
+        lowest.expires_after(source->closed() ? std::chrono::seconds(2)
+                                              : options.write_timeout);
+        auto [wec, w] =
+            co_await net::async_write(stream, net::buffer(chunk), kUseTuple);
+        if (wec) co_return;
+        continue;
+      }
+      if (source->closed()) co_return;
+      wake.expires_at(std::chrono::steady_clock::time_point::max());
+      auto [ec] = co_await wake.async_wait(kUseTuple);
+      (void)ec;
     }
   }
 
@@ -806,5 +907,7 @@ std::uint16_t WebServer::port() const {
 }
 
 std::size_t WebServer::connections() const { return impl_->sessions.size(); }
+
+std::size_t WebServer::streams() const { return impl_->streams; }
 
 }  // namespace sse

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -76,6 +77,13 @@ class PollRecorder {
     Observe(*Open(name), name, type, state, outcome, error, when, duration);
   }
 
+  /// Called with every committed change, after it is in the service's
+  /// history (the event stream of /api/v1/events?watch=true).
+  using CommitListener = std::function<void(const FleetEvent&)>;
+  void SetCommitListener(CommitListener listener) {
+    on_commit_ = std::move(listener);
+  }
+
   Tracker& tracker() { return tracker_; }
   const Tracker& tracker() const { return tracker_; }
 
@@ -84,6 +92,7 @@ class PollRecorder {
   Tracker& tracker_;
   StateKeeper& keeper_;
   WallClock now_;
+  CommitListener on_commit_;
   // Hashed: looked up on every poll (a std::map cost 13% of the CPU at
   // 10,000 services; bench/README.md). Not iterated in order.
   std::unordered_map<std::string, std::shared_ptr<Record>> records_;

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "sse/app/event_hub.h"
 #include "sse/app/recorder.h"
 #include "sse/core/metrics.h"
 #include "sse/web/render.h"
@@ -12,12 +13,17 @@
 
 namespace sse {
 
+/// Most events one /api/v1/events answer may hold (`limit`).
+inline constexpr std::size_t kMaxEventsLimit = 10000;
+
 /// What the endpoints read from the running exporter.
 struct RouteSources {
   std::string telemetry_path = "/metrics";
   bool enable_lifecycle = false;  ///< --web.enable-lifecycle
   const Metrics* metrics = nullptr;
   const PollRecorder* recorder = nullptr;
+  /// Watchers of /api/v1/events?watch=true.
+  EventHub* events = nullptr;
   /// /api/v1/status; also says whether the exporter is ready.
   std::function<ExporterStatus()> status;
   /// Starts a reload; its callback gets the verdict.
@@ -31,9 +37,10 @@ std::vector<ServiceRow> ServiceRows(const PollRecorder& recorder,
                                     const std::string& name_filter,
                                     const std::string& state_filter);
 
-/// The exporter's endpoints (docs/operations.md "Endpoints"): the telemetry
-/// path, /, /api/v1/services, /api/v1/status, /-/healthy, /-/ready and
-/// /-/reload.
+/// The exporter's endpoints (docs/operations.md "Endpoints", docs/api.md):
+/// the telemetry path, /, /services/{name}, /badge/{name}.svg,
+/// /api/v1/services, /api/v1/services/{name}, /api/v1/events,
+/// /api/v1/status, /-/healthy, /-/ready and /-/reload.
 Router MakeRoutes(RouteSources sources);
 
 }  // namespace sse

@@ -10,8 +10,10 @@
 
 namespace sse {
 
-/// Identifies our state files; a file without it is foreign.
-inline constexpr const char* kStateFormat = "service_state_exporter/state/v1";
+/// Identifies our state files; a file without it is foreign. v2 added each
+/// service's history; v1 files are still read (without history).
+inline constexpr const char* kStateFormat = "service_state_exporter/state/v2";
+inline constexpr const char* kStateFormatV1 = "service_state_exporter/state/v1";
 
 /// Largest state file loaded (256 MiB: about a million services).
 inline constexpr std::uint64_t kMaxStateFileBytes = 256ull * 1024 * 1024;
@@ -26,7 +28,9 @@ std::string SerializeState(const PersistedState& state, double saved_at);
 /// Parses a state file and validates every value as the tracker would
 /// accept it from a target: names, types and states usable as label values
 /// (valid UTF-8, no control characters, bounded length), `since` finite and
-/// not later than `now` + kMaxStateFutureSeconds, counts finite and >= 0.
+/// not later than `now` + kMaxStateFutureSeconds, counts finite and >= 0,
+/// history entries with known outcomes, times in order, at most
+/// kMaxHistorySize of them (the oldest are dropped beyond).
 /// Throws std::invalid_argument for a corrupt or foreign file (the message
 /// says which and, for a bad entry, names the service). Thread-safe.
 PersistedState ParseState(std::string_view text, double now);

@@ -93,6 +93,8 @@ struct GlobalConfig {
   int transition_after = 1;
   std::uint64_t max_body_bytes = 1024 * 1024;
   int max_states_per_service = 16;
+  /// Committed changes kept per service (0: no history).
+  int history_size = 64;
   bool operator==(const GlobalConfig&) const = default;
 };
 

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
+#include <string_view>
 
 namespace sse {
 
@@ -21,5 +23,7 @@ inline constexpr std::size_t kOutcomeCount =
 
 /// Label value of an outcome ("ok", "timeout", ...).
 const char* OutcomeName(Outcome outcome);
+/// The outcome of a label value, or nullopt.
+std::optional<Outcome> OutcomeFromName(std::string_view name);
 
 }  // namespace sse

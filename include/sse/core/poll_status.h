@@ -13,6 +13,7 @@ struct PollStatus {
   double last_poll = 0;    ///< Unix seconds
   double duration_seconds = 0;
   std::string url;  ///< the polled URL (credentials are never in URLs)
+  double interval_seconds = 0;  ///< how often it is polled
 };
 
 }  // namespace sse

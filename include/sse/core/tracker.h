@@ -10,7 +10,9 @@
 #include <utility>
 #include <vector>
 
+#include "sse/core/history.h"
 #include "sse/core/metrics.h"
+#include "sse/core/outcome.h"
 #include "sse/core/persisted.h"
 #include "sse/core/states.h"
 
@@ -50,6 +52,33 @@ struct ServiceView {
   std::string candidate;  ///< state waiting for hysteresis, if any
   int streak = 0;
   std::map<std::pair<std::string, std::string>, std::uint64_t> transitions;
+  /// Its last committed changes, oldest first (only from View(name)).
+  std::vector<HistoryEvent> history;
+  /// Time of the oldest change in its history (0 without history).
+  double history_start = 0;
+  /// Its up states (only from View(name), to colour past states).
+  std::vector<std::string> up_states;
+};
+
+/// What the poll that led to an observation said, kept with a commit.
+struct ObserveCause {
+  Outcome outcome = Outcome::kOk;
+  std::string_view error;
+};
+
+/// A committed change of one service, from the fleet-wide history.
+struct FleetEvent {
+  std::string service;
+  std::string type;
+  HistoryEvent event;
+};
+
+/// Which events Tracker::Events returns (empty strings: any).
+struct EventQuery {
+  std::string service;  ///< exact name
+  std::string type;     ///< exact type
+  double since = 0;     ///< events at or after this time (Unix seconds)
+  std::size_t limit = 100;
 };
 
 /// The per-service state machine (docs/metrics.md). Observations in,
@@ -82,7 +111,7 @@ class Tracker {
 
   /// Feeds one observed state. Unknown services are ignored (empty result).
   ObserveResult Observe(const std::string& name, const std::string& state,
-                        double now);
+                        double now, const ObserveCause& cause = {});
 
  private:
   struct Service;
@@ -94,14 +123,26 @@ class Tracker {
   using Ref = Service*;
   Ref Find(const std::string& name);
   /// Observe(name, ...) for a service found before (null: ignored).
-  ObserveResult Observe(Ref service, const std::string& state, double now);
+  ObserveResult Observe(Ref service, const std::string& state, double now,
+                        const ObserveCause& cause = {});
+
+  /// Entries kept per service from now on (global.history_size, 0: none);
+  /// longer histories lose their oldest entries.
+  void SetHistorySize(std::size_t size);
+  std::size_t history_size() const { return history_size_; }
+  /// Committed changes of the fleet, newest first (ties by name), at most
+  /// query.limit, in time O(services + limit log services).
+  std::vector<FleetEvent> Events(const EventQuery& query) const;
+  /// Heap bytes the histories' entries hold (not their shared strings).
+  std::size_t HistoryBytes() const;
 
   bool Has(const std::string& name) const { return services_.contains(name); }
   std::size_t size() const { return services_.size(); }
-  /// Snapshot of one service, or nullopt.
+  /// Snapshot of one service with its history, or nullopt.
   std::optional<ServiceView> View(const std::string& name) const;
-  /// Snapshots of all services, sorted by name.
-  std::vector<ServiceView> ViewAll() const;
+  /// Snapshots of all services (without history; without transitions
+  /// unless asked for), sorted by name.
+  std::vector<ServiceView> ViewAll(bool with_transitions = true) const;
   /// What would be persisted for `name`; nullopt if unknown or unobserved.
   std::optional<PersistedService> Persist(const std::string& name) const;
   /// Names of all tracked services (unordered).
@@ -124,18 +165,23 @@ class Tracker {
     Series* changes = nullptr;
     std::map<std::string, Series*> state_gauges;
     std::map<std::pair<std::string, std::string>, Series*> transitions;
+    HistoryRing history;
   };
 
-  void CommitState(Service& s, const std::string& to, bool counted, double now);
+  void CommitState(Service& s, const std::string& to, bool counted, double now,
+                   const ObserveCause& cause);
   std::shared_ptr<const TrackerOptions> Intern(const TrackerOptions& options);
   Series& StateGauge(Service& s, const std::string& state);
   Series& TransitionCounter(Service& s, const std::string& from,
                             const std::string& to);
-  ServiceView MakeView(const Service& s) const;
+  ServiceView MakeView(const Service& s, bool with_history,
+                       bool with_transitions) const;
 
   Metrics& metrics_;
   std::unordered_map<std::string, std::unique_ptr<Service>> services_;
   std::vector<std::shared_ptr<const TrackerOptions>> options_;  // distinct
+  std::size_t history_size_ = 64;
+  SymbolTable symbols_;  // the histories' strings
 };
 
 }  // namespace sse

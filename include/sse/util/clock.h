@@ -2,6 +2,9 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
 
 namespace sse {
 
@@ -16,5 +19,18 @@ inline double UnixNow() {
 /// Where a component reads the wall clock: UnixNow in the exporter, a
 /// hand-moved clock in tests.
 using WallClock = std::function<double()>;
+
+/// RFC 3339 UTC time of Unix seconds, whole seconds
+/// ("2026-12-01T11:04:37Z"); empty for times <= 0. Thread-safe.
+std::string FormatRfc3339(double unix_seconds);
+
+/// RFC 3339 UTC time of Unix seconds, with milliseconds
+/// ("2026-12-01T11:04:37.250Z"); empty for times <= 0. Thread-safe.
+std::string FormatRfc3339Millis(double unix_seconds);
+
+/// A time given by a user: RFC 3339 ("2026-12-01T11:04:37Z", fractions and
+/// offsets such as "+01:00" allowed) or Unix seconds ("1764587077.25").
+/// nullopt for anything else. Thread-safe.
+std::optional<double> ParseTimestamp(std::string_view text);
 
 }  // namespace sse

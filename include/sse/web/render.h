@@ -66,11 +66,17 @@ bool AcceptsGzip(std::string_view accept_encoding);
 /// JSON document of `/api/v1/services`: {"services":[...]}. Thread-safe.
 std::string RenderServicesJson(const std::vector<ServiceRow>& rows);
 
-/// The HTML landing page: version, links, a table of service lists (when
-/// there are any) and one of services. All text is escaped. Thread-safe.
-std::string RenderLandingPage(const std::vector<ServiceRow>& rows,
-                              const std::vector<ListStatus>& lists,
-                              std::string_view telemetry_path, double now);
+/// JSON document of `/api/v1/services/{name}`: the service as in
+/// /api/v1/services, with `history_size` and its `history`, newest first.
+/// Thread-safe.
+std::string RenderServiceJson(const ServiceRow& row, std::size_t history_size);
+
+/// JSON document of `/api/v1/events`: {"events":[...]} in the given order.
+/// Thread-safe.
+std::string RenderEventsJson(const std::vector<FleetEvent>& events);
+
+/// One event as a JSON object on one line (an event of the watch stream).
+std::string RenderEventLine(const FleetEvent& event);
 
 /// Escapes text for HTML element content and attribute values.
 std::string HtmlEscape(std::string_view text);

@@ -18,6 +18,11 @@ class Router {
   /// an empty list answers every method (the handler decides).
   void Add(std::string path, std::initializer_list<const char*> methods,
            WebHandler handler);
+  /// Adds a route for every path that starts with `prefix` and goes on
+  /// (e.g. "/api/v1/services/" for /api/v1/services/{name}); exact routes
+  /// win over prefixes, longer prefixes over shorter.
+  void AddPrefix(std::string prefix, std::initializer_list<const char*> methods,
+                 WebHandler handler);
 
   /// The route's answer to `request`.
   WebResponse operator()(const WebRequest& request) const;
@@ -30,7 +35,9 @@ class Router {
     std::string path;
     std::vector<std::string> methods;
     WebHandler handler;
+    bool prefix = false;
   };
+  const Route* Match(const std::string& path) const;
   std::vector<Route> routes_;
 };
 

@@ -27,6 +27,49 @@ struct WebRequest {
   std::string_view Header(std::string_view name) const;
 };
 
+/// The producer's end of a streamed response (WebResponse::stream), e.g.
+/// Server-Sent Events: what is sent goes to the client as it comes, until
+/// the producer closes it, the client goes, or the server stops. At most
+/// `max_buffered` bytes wait for a client that does not read. Not
+/// thread-safe: use on the server's executor.
+class WebStream {
+ public:
+  explicit WebStream(std::size_t max_buffered) : max_buffered_(max_buffered) {}
+  WebStream(const WebStream&) = delete;
+  WebStream& operator=(const WebStream&) = delete;
+
+  /// Queues `data`. False if the stream is closed, or if `data` would put
+  /// more than max_buffered bytes in waiting (then nothing is queued: the
+  /// producer decides, e.g. to Close with a last word).
+  bool Send(std::string data);
+  /// Ends the response after what is queued and `last` (which may exceed
+  /// the buffer limit) have been sent, briefly: a client that does not read
+  /// is cut off.
+  void Close(std::string last = {});
+  /// Closed by the producer, or the client went, or the server stopped.
+  bool closed() const { return closed_; }
+  /// Bytes waiting to be sent.
+  std::size_t buffered() const { return buffered_; }
+
+  // For the server.
+  /// Called when data or Close arrives (the writer wakes up).
+  void SetWaker(std::function<void()> wake) { wake_ = std::move(wake); }
+  /// Moves everything queued into `out`; false if nothing was queued.
+  bool Take(std::string& out);
+  /// The response is over (client gone, stopping): Send fails from now on.
+  void Finish() {
+    closed_ = true;
+    wake_ = nullptr;
+  }
+
+ private:
+  std::size_t max_buffered_;
+  std::size_t buffered_ = 0;
+  std::vector<std::string> queue_;
+  bool closed_ = false;
+  std::function<void()> wake_;
+};
+
 /// A response; Content-Length is set by the server.
 struct WebResponse {
   unsigned status = 200;
@@ -58,6 +101,14 @@ struct WebResponse {
   /// the connection is gone by then (client left, timeout, Stop) the
   /// response is dropped. An exception from `later` becomes a 500 response.
   std::function<void(std::function<void(WebResponse)> done)> later;
+  /// Optional: a streamed body. The server sends the status and headers
+  /// (no Content-Length; the connection closes when the stream ends), then
+  /// what the producer sends to the stream, as it comes; `body` is
+  /// ignored. A stream counts as a connection for
+  /// WebServerOptions::max_connections and is never evicted; beyond
+  /// WebServerOptions::max_streams the server answers 503 instead (and
+  /// closes the stream). A HEAD request gets the headers only.
+  std::shared_ptr<WebStream> stream;
 };
 
 /// A response without extra headers.
@@ -96,6 +147,10 @@ struct WebServerOptions {
   /// passwords cannot queue up work; clients with cached credentials are
   /// not affected.
   std::size_t max_auth_checks = 8;
+  /// Streamed responses (WebResponse::stream) open at once at most; 0:
+  /// a quarter of max_connections, so that watchers cannot take every
+  /// connection from scrapers.
+  std::size_t max_streams = 0;
 };
 
 /// Splits "host:port", ":port" or "[v6]:port". Throws std::invalid_argument.
@@ -139,6 +194,8 @@ class WebServer {
   std::uint16_t port() const;
   /// Open connections right now.
   std::size_t connections() const;
+  /// Streamed responses being sent right now.
+  std::size_t streams() const;
 
  private:
   struct Impl;

@@ -27,6 +27,69 @@ TEST_CASE("state round-trips through the file format", "[state_store]") {
   REQUIRE(p.transitions == s.transitions);
 }
 
+TEST_CASE("state v2 keeps histories; v1 files still load", "[state_store]") {
+  sse::PersistedState state;
+  sse::PersistedService s;
+  s.type = "t";
+  s.state = "running";
+  s.since = 1700000002;
+  sse::HistoryEvent first{1700000001,      "unknown",
+                          "failed",        sse::Outcome::kConnectError,
+                          "refused \"x\"", false};
+  sse::HistoryEvent second{1700000002,        "failed", "running",
+                           sse::Outcome::kOk, "",       true};
+  s.history = std::make_shared<const std::vector<sse::HistoryEvent>>(
+      std::vector<sse::HistoryEvent>{first, second});
+  state["svc"] = s;
+  state["quiet"] = sse::PersistedService{"t", "running", 5, {}, nullptr};
+  const std::string text = sse::SerializeState(state, 1);
+  REQUIRE(text.find("\"format\": \"service_state_exporter/state/v2\"") !=
+          std::string::npos);
+  auto parsed = sse::ParseState(text, 1700000003);
+  REQUIRE(parsed.at("svc").history);
+  REQUIRE(*parsed.at("svc").history ==
+          std::vector<sse::HistoryEvent>{first, second});
+  REQUIRE(parsed.at("quiet").history == nullptr);
+
+  // A v1 file (written before histories) loads, without history.
+  const std::string v1 =
+      R"({"format":"service_state_exporter/state/v1","saved_at":1,"services":{"a":{"type":"t","state":"running","since":1,"transitions":[{"from":"running","to":"failed","count":2}]}}})";
+  auto old = sse::ParseState(v1, 1700000000);
+  REQUIRE(old.at("a").state == "running");
+  REQUIRE(old.at("a").transitions.at({"running", "failed"}) == 2);
+  REQUIRE(old.at("a").history == nullptr);
+}
+
+TEST_CASE("bad saved histories are refused", "[state_store]") {
+  const std::string head =
+      R"({"format":"service_state_exporter/state/v2","services":{"a":{"type":"t","state":"s","since":1,"transitions":[],"history":)";
+  auto entry = [](const std::string& fields) { return "[{" + fields + "}]"; };
+  const std::string ok =
+      R"("time":5,"from":"a","to":"b","outcome":"ok","error":"","counted":true)";
+  REQUIRE(sse::ParseState(head + entry(ok) + "}}}", 1700000000)
+              .at("a")
+              .history->size() == 1);
+  auto bad = GENERATE(
+      std::string("7"), std::string("[7]"),
+      std::string(
+          R"([{"time":5,"from":"a","to":"b","outcome":"ok","error":"","counted":true},{"time":4,"from":"b","to":"a","outcome":"ok","error":"","counted":true}])"),
+      std::string(
+          R"([{"time":5,"from":"a","to":"b","outcome":"nope","error":"","counted":true}])"),
+      std::string(
+          R"([{"time":5,"from":"a","to":"","outcome":"ok","error":"","counted":true}])"),
+      std::string(
+          R"([{"time":-1,"from":"a","to":"b","outcome":"ok","error":"","counted":true}])"),
+      std::string(
+          R"([{"time":5,"from":"a","to":"b","outcome":"ok","error":7,"counted":true}])"),
+      std::string(
+          R"([{"time":5,"from":"a","to":"b","outcome":"ok","error":"","counted":"yes"}])"),
+      std::string(
+          R"([{"time":5,"from":"a","to":"b","outcome":"ok","error":""}])"));
+  CAPTURE(bad);
+  REQUIRE_THROWS_AS(sse::ParseState(head + bad + "}}}", 1700000000),
+                    std::invalid_argument);
+}
+
 TEST_CASE("corrupt and foreign state files are refused", "[state_store]") {
   auto text = GENERATE(
       std::string(""), std::string("{"), std::string("[]"),

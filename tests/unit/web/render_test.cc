@@ -468,59 +468,6 @@ TEST_CASE("RenderStatusJson has every documented field", "[render][json]") {
   REQUIRE(json::parse(sse::RenderStatusJson(st))["uptime_seconds"] == 0.0);
 }
 
-// ---- RenderLandingPage -----------------------------------------------------
-
-TEST_CASE("RenderLandingPage escapes every text and links the telemetry path",
-          "[render][html]") {
-  const std::string script = "<script>alert(1)</script>";
-  const std::string specials = R"(bad &"'<> list)";
-  sse::ServiceRow row = Row(script);
-  row.view.type = script;
-  row.view.state = script;
-  row.poll.error = specials;
-  sse::ListStatus list;
-  list.name = script;
-  list.source = "mcp";
-  list.mcp_mode = "meta";
-  list.poll.polled = true;
-  list.poll.outcome = "http_error";
-  list.poll.error = specials;
-  list.poll.url = "http://h/mcp?a=1&b=<2>";
-  list.poll.last_poll = 1700000000;
-  list.members = 4;
-  const std::string html =
-      sse::RenderLandingPage({row}, {list}, "/custom/metrics", 1700000100);
-
-  REQUIRE(html.find("<script") == std::string::npos);
-  REQUIRE(html.find("alert(1)</script>") == std::string::npos);
-  REQUIRE(html.find(specials) == std::string::npos);
-  REQUIRE(html.find("&lt;script&gt;alert(1)&lt;/script&gt;") !=
-          std::string::npos);
-  REQUIRE(html.find("bad &amp;&quot;&#39;&lt;&gt; list") != std::string::npos);
-  REQUIRE(html.find("http://h/mcp?a=1&amp;b=&lt;2&gt;") != std::string::npos);
-  // Every '&' in the page starts an entity: no raw text got through.
-  static const std::regex entity(R"(&(amp|lt|gt|quot|#39);)");
-  REQUIRE(std::regex_replace(html, entity, "").find('&') == std::string::npos);
-
-  REQUIRE(html.find("<a href=\"/custom/metrics\">") != std::string::npos);
-  REQUIRE(html.find(std::string("Version ") + sse::kVersion) !=
-          std::string::npos);
-  REQUIRE(html.find("mcp (meta)") != std::string::npos);
-  REQUIRE(html.find("Service lists (1)") != std::string::npos);
-  REQUIRE(html.find("Services (1)") != std::string::npos);
-  REQUIRE(html.find("100s ago") != std::string::npos);
-
-  // A telemetry path is escaped in its attribute too.
-  const std::string odd =
-      sse::RenderLandingPage({}, {}, "/m\"><script>x", 1700000100);
-  REQUIRE(odd.find("<script") == std::string::npos);
-  REQUIRE(odd.find("<a href=\"/m&quot;&gt;&lt;script&gt;x\">") !=
-          std::string::npos);
-  // Without lists, no list table.
-  REQUIRE(odd.find("id=\"lists\"") == std::string::npos);
-  REQUIRE(odd.find("Services (0)") != std::string::npos);
-}
-
 // ---- RenderMetrics ---------------------------------------------------------
 
 namespace {
