@@ -44,7 +44,8 @@ bool EventHub::Deliver(Watcher& watcher, std::string data) {
       "event: dropped\ndata: {\"reason\":\"the client did not read its "
       "events: more than " +
       std::to_string(kMaxBuffered) +
-      " bytes were waiting\"}\n\n");
+      " bytes were waiting\"}\n\n",
+      /*drop_queued=*/true);
   return false;
 }
 

@@ -105,7 +105,10 @@ std::string FormatRfc3339(double unix_seconds) {
 
 std::string FormatRfc3339Millis(double unix_seconds) {
   if (!(unix_seconds > 0) || !std::isfinite(unix_seconds)) return "";
-  const auto millis = static_cast<long long>(std::llround(unix_seconds * 1000));
+  // Truncated, not rounded: a time copied from an event is never later than
+  // the event (?since= includes it).
+  const auto millis =
+      static_cast<long long>(std::floor(unix_seconds * 1000));
   const std::time_t secs = static_cast<std::time_t>(millis / 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);

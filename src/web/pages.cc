@@ -220,7 +220,9 @@ std::optional<PageQuery> ParsePageQuery(std::string_view query) {
 bool ProblemsFirst(const ServiceView& a, const ServiceView& b, double now) {
   auto group = [now](const ServiceView& v) {
     if (!v.up) return 0;
-    if (v.since >= now - 3600) return 1;
+    // `since` is the last transition's time once there was one (the first
+    // observation is not a change).
+    if (v.changes > 0 && v.since >= now - 3600) return 1;
     return 2;
   };
   const int ga = group(a), gb = group(b);

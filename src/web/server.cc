@@ -156,8 +156,12 @@ bool WebStream::Send(std::string data) {
   return true;
 }
 
-void WebStream::Close(std::string last) {
+void WebStream::Close(std::string last, bool drop_queued) {
   if (closed_) return;
+  if (drop_queued) {
+    queue_.clear();
+    buffered_ = 0;
+  }
   if (!last.empty()) {
     buffered_ += last.size();
     queue_.push_back(std::move(last));
@@ -666,7 +670,7 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
       if (source->Take(chunk)) {
         // A closed stream's last words get a short time: a client that
         // does not read is not waited for.
-        lowest.expires_after(source->closed() ? std::chrono::seconds(2)
+        lowest.expires_after(source->closed() ? std::chrono::seconds(5)
                                               : options.write_timeout);
         auto [wec, w] =
             co_await net::async_write(stream, net::buffer(chunk), kUseTuple);

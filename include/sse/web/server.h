@@ -42,10 +42,10 @@ class WebStream {
   /// more than max_buffered bytes in waiting (then nothing is queued: the
   /// producer decides, e.g. to Close with a last word).
   bool Send(std::string data);
-  /// Ends the response after what is queued and `last` (which may exceed
-  /// the buffer limit) have been sent, briefly: a client that does not read
-  /// is cut off.
-  void Close(std::string last = {});
+  /// Ends the response after what is queued (none of it if
+  /// `drop_queued`) and `last` (which may exceed the buffer limit) have
+  /// been sent, briefly (5 s): a client that does not read is cut off.
+  void Close(std::string last = {}, bool drop_queued = false);
   /// Closed by the producer, or the client went, or the server stopped.
   bool closed() const { return closed_; }
   /// Bytes waiting to be sent.

@@ -167,32 +167,37 @@ TEST_CASE("landing page: summary down first, problems first, one SVG a row",
   sse::LandingPage page;
   page.now = kNow;
   page.telemetry_path = "/custom/metrics";
+  // ok-first was only observed (no transition) a minute ago.
   page.rows = {Row("ok-old", "running", true, kNow - 86400),
                Row("ok-new", "running", true, kNow - 60),
                Row("ok-mid", "running", true, kNow - 600),
+               Row("ok-first", "running", true, kNow - 60),
                Row("down-old", "failed", false, kNow - 5000),
                Row("down-new", "unreachable", false, kNow - 10),
                Row("another-old", "running", true, kNow - 90000)};
+  page.rows[1].view.changes = 3;
+  page.rows[2].view.changes = 1;
+  page.rows[0].view.changes = 5;  // but a day ago
   const std::string html = sse::RenderLandingPage(page, sse::PageQuery{});
   REQUIRE(TableNames(html) ==
           std::vector<std::string>{"down-new", "down-old", "ok-new", "ok-mid",
-                                   "another-old", "ok-old"});
-  REQUIRE(Rects(html).size() >= 6);
+                                   "another-old", "ok-first", "ok-old"});
+  REQUIRE(Rects(html).size() >= 7);
   std::size_t svgs = 0;
   for (std::size_t p = html.find("<svg"); p != std::string::npos;
        p = html.find("<svg", p + 1))
     ++svgs;
-  REQUIRE(svgs == 6);
+  REQUIRE(svgs == 7);
   // Summary: states not up first, then up; counts; each a filter link.
   const std::size_t failed = html.find("data-state=\"failed\" href=\"?state=failed\">failed <b>1</b>");
   const std::size_t unreachable = html.find("data-state=\"unreachable\" href=\"?state=unreachable\">unreachable <b>1</b>");
-  const std::size_t running = html.find("data-state=\"running\" href=\"?state=running\">running <b>4</b>");
+  const std::size_t running = html.find("data-state=\"running\" href=\"?state=running\">running <b>5</b>");
   REQUIRE(failed != std::string::npos);
   REQUIRE(unreachable != std::string::npos);
   REQUIRE(running != std::string::npos);
   REQUIRE(failed < running);
   REQUIRE(unreachable < running);
-  REQUIRE(html.find("all <b>6</b>") != std::string::npos);
+  REQUIRE(html.find("all <b>7</b>") != std::string::npos);
   REQUIRE(html.find("<a href=\"/custom/metrics\">") != std::string::npos);
   REQUIRE(html.find(std::string("Version ") + sse::kVersion) !=
           std::string::npos);
