@@ -43,8 +43,7 @@ bool EventHub::Deliver(Watcher& watcher, std::string data) {
   watcher.stream->Close(
       "event: dropped\ndata: {\"reason\":\"the client did not read its "
       "events: more than " +
-      std::to_string(kMaxBuffered) +
-      " bytes were waiting\"}\n\n",
+          std::to_string(kMaxBuffered) + " bytes were waiting\"}\n\n",
       /*drop_queued=*/true);
   return false;
 }
@@ -67,9 +66,8 @@ void EventHub::ScheduleKeepalive() {
   timer_.expires_after(keepalive_);
   timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || stopped_) return;
-    std::erase_if(watchers_, [&](Watcher& w) {
-      return !Deliver(w, ": keep-alive\n\n");
-    });
+    std::erase_if(watchers_,
+                  [&](Watcher& w) { return !Deliver(w, ": keep-alive\n\n"); });
     ScheduleKeepalive();
   });
 }

@@ -7,8 +7,8 @@ namespace sse {
 std::string TruncateUtf8(std::string_view text, std::size_t max_bytes) {
   if (text.size() <= max_bytes) return std::string(text);
   static constexpr std::string_view kEllipsis = "\xE2\x80\xA6";  // …
-  std::size_t cut = max_bytes > kEllipsis.size() ? max_bytes - kEllipsis.size()
-                                                 : 0;
+  std::size_t cut =
+      max_bytes > kEllipsis.size() ? max_bytes - kEllipsis.size() : 0;
   // Back to the start of a character: continuation bytes are 10xxxxxx.
   while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
     --cut;
@@ -78,8 +78,8 @@ void HistoryRing::Push(SymbolTable& symbols, const HistoryEvent& event,
   if (entries_.size() < capacity) {
     // Not wrapped yet (head_ is 0): grow, by doubling up to the capacity.
     if (entries_.size() == entries_.capacity()) {
-      entries_.reserve(std::min(capacity, std::max<std::size_t>(
-                                              4, entries_.capacity() * 2)));
+      entries_.reserve(std::min(
+          capacity, std::max<std::size_t>(4, entries_.capacity() * 2)));
     }
     entries_.push_back(e);
     return;

@@ -34,8 +34,8 @@ std::optional<double> ParseRfc3339(std::string_view text) {
       !Digits(text, pos, 2, day)) {
     return std::nullopt;
   }
-  if (pos >= text.size() || (text[pos] != 'T' && text[pos] != 't' &&
-                             text[pos] != ' ')) {
+  if (pos >= text.size() ||
+      (text[pos] != 'T' && text[pos] != 't' && text[pos] != ' ')) {
     return std::nullopt;
   }
   ++pos;
@@ -107,8 +107,7 @@ std::string FormatRfc3339Millis(double unix_seconds) {
   if (!(unix_seconds > 0) || !std::isfinite(unix_seconds)) return "";
   // Truncated, not rounded: a time copied from an event is never later than
   // the event (?since= includes it).
-  const auto millis =
-      static_cast<long long>(std::floor(unix_seconds * 1000));
+  const auto millis = static_cast<long long>(std::floor(unix_seconds * 1000));
   const std::time_t secs = static_cast<std::time_t>(millis / 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);

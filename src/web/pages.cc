@@ -49,10 +49,13 @@ std::string Ago(double seconds) {
 std::string Span(double seconds) {
   long s = std::max(0L, std::lround(seconds));
   if (s < 60) return std::to_string(s) + "s";
-  if (s < 3600) return std::to_string(s / 60) + "m " + std::to_string(s % 60) + "s";
+  if (s < 3600)
+    return std::to_string(s / 60) + "m " + std::to_string(s % 60) + "s";
   if (s < 86400)
-    return std::to_string(s / 3600) + "h " + std::to_string(s % 3600 / 60) + "m";
-  return std::to_string(s / 86400) + "d " + std::to_string(s % 86400 / 3600) + "h";
+    return std::to_string(s / 3600) + "h " + std::to_string(s % 3600 / 60) +
+           "m";
+  return std::to_string(s / 86400) + "d " + std::to_string(s % 86400 / 3600) +
+         "h";
 }
 
 std::string ColorClass(std::string_view state, bool up) {
@@ -145,14 +148,14 @@ void ListsTable(std::string& html, const std::vector<ListStatus>& lists,
     const bool ok = l.poll.polled && l.poll.outcome == "ok";
     std::string source = l.source;
     if (!l.mcp_mode.empty()) source += " (" + l.mcp_mode + ")";
-    html += "<tr><td>" + HtmlEscape(l.name) + "</td><td>" +
-            HtmlEscape(source) + "</td><td>" + HtmlEscape(l.poll.url) +
-            "</td><td class=\"" + (ok ? "up" : "down") + "\">" +
+    html += "<tr><td>" + HtmlEscape(l.name) + "</td><td>" + HtmlEscape(source) +
+            "</td><td>" + HtmlEscape(l.poll.url) + "</td><td class=\"" +
+            (ok ? "up" : "down") + "\">" +
             HtmlEscape(l.poll.polled ? l.poll.outcome : "pending") +
             "</td><td>" +
             (l.poll.polled ? Ago(now - l.poll.last_poll) + " ago" : "") +
-            "</td><td class=\"err\">" + HtmlEscape(l.poll.error) +
-            "</td><td>" + std::to_string(l.members) + "</td></tr>\n";
+            "</td><td class=\"err\">" + HtmlEscape(l.poll.error) + "</td><td>" +
+            std::to_string(l.members) + "</td></tr>\n";
   }
   html += "</tbody></table>\n";
 }
@@ -166,9 +169,8 @@ bool IsUpIn(const std::vector<std::string>& up_states, std::string_view s) {
 const char* StateColor(std::string_view state, bool up) {
   if (up) return kGreen;
   if (state == "unknown") return kGrey;
-  for (std::string_view transitional :
-       {"starting", "stopping", "restarting", "pending", "initializing",
-        "waiting"}) {
+  for (std::string_view transitional : {"starting", "stopping", "restarting",
+                                        "pending", "initializing", "waiting"}) {
     if (state == transitional) return kAmber;
   }
   return kRed;
@@ -181,7 +183,8 @@ std::vector<std::pair<std::string, std::string>> PageHeaders() {
     EVP_Digest(kStyle.data(), kStyle.size(), digest, &size, EVP_sha256(),
                nullptr);
     return "default-src 'none'; style-src 'sha256-" +
-           EncodeBase64(std::string_view(reinterpret_cast<char*>(digest), size)) +
+           EncodeBase64(
+               std::string_view(reinterpret_cast<char*>(digest), size)) +
            "'; img-src 'self'; form-action 'self'; base-uri 'none'; "
            "frame-ancestors 'none'";
   }();
@@ -231,13 +234,15 @@ bool ProblemsFirst(const ServiceView& a, const ServiceView& b, double now) {
   return a.name < b.name;
 }
 
-std::string RenderTimelineSvg(const ServiceView& view, double now,
-                              double range, int width) {
+std::string RenderTimelineSvg(const ServiceView& view, double now, double range,
+                              int width) {
   constexpr int kHeight = 16;
   const double start = now - range;
   const auto& h = view.history;
   // The state at `start`: the last change before it, else what the oldest
-  // change left, else (no history) the current state if it began before.
+  // change left (unless that was the first observation: nothing is known
+  // before it), else (no history) the current state if it began before.
+  // An empty state is a gap: no data.
   std::string state;
   std::size_t next = 0;
   while (next < h.size() && h[next].time <= start) ++next;
@@ -245,11 +250,9 @@ std::string RenderTimelineSvg(const ServiceView& view, double now,
   if (next > 0) {
     state = h[next - 1].to;
   } else if (!h.empty()) {
-    state = h[0].from;
+    if (h[0].counted) state = h[0].from;
   } else if (view.since <= start) {
     state = view.state;
-  } else {
-    state = "unknown";
   }
   auto up_of = [&](const std::string& s) {
     return s == view.state ? view.up : IsUpIn(view.up_states, s);
@@ -261,7 +264,7 @@ std::string RenderTimelineSvg(const ServiceView& view, double now,
                     "\" role=\"img\" aria-label=\"state timeline of " +
                     HtmlEscape(view.name) + "\">";
   auto segment = [&](double from, double to, const std::string& s) {
-    if (to <= from) return;
+    if (to <= from || s.empty()) return;
     const double x = (from - start) / range * width;
     const double w = (to - from) / range * width;
     svg += "<rect x=\"" + Coord(x) + "\" y=\"0\" width=\"" + Coord(w) +
@@ -299,10 +302,10 @@ std::string RenderBadgeSvg(std::string_view name, std::string_view state,
   };
   const int lw = width(label), vw = width(value), total = lw + vw;
   const std::string title = HtmlEscape(label) + ": " + HtmlEscape(value);
-  std::string svg =
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
-      std::to_string(total) + "\" height=\"20\" role=\"img\" aria-label=\"" +
-      title + "\"><title>" + title + "</title>";
+  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
+                    std::to_string(total) +
+                    "\" height=\"20\" role=\"img\" aria-label=\"" + title +
+                    "\"><title>" + title + "</title>";
   svg += "<rect width=\"" + std::to_string(lw) +
          "\" height=\"20\" fill=\"#555\"/>";
   svg += "<rect x=\"" + std::to_string(lw) + "\" width=\"" +
@@ -331,13 +334,11 @@ std::string RenderLandingPage(const LandingPage& page, const PageQuery& query) {
     if (!ContainsIgnoreCase(row.view.name, query.name)) continue;
     shown.push_back(&row);
   }
-  const std::size_t pages =
-      std::max<std::size_t>(1, (shown.size() + PageQuery::kPageSize - 1) /
-                                   PageQuery::kPageSize);
+  const std::size_t pages = std::max<std::size_t>(
+      1, (shown.size() + PageQuery::kPageSize - 1) / PageQuery::kPageSize);
   const std::size_t current = std::min(query.page, pages);
   const std::size_t first = (current - 1) * PageQuery::kPageSize;
-  const std::size_t last =
-      std::min(shown.size(), first + PageQuery::kPageSize);
+  const std::size_t last = std::min(shown.size(), first + PageQuery::kPageSize);
 
   std::string html;
   html.reserve(8192 + (last - first) * 2500);
@@ -348,10 +349,12 @@ std::string RenderLandingPage(const LandingPage& page, const PageQuery& query) {
   // Summary: states not up first (most services first), then up ones.
   std::vector<std::pair<std::pair<std::string, bool>, std::size_t>> order(
       counts.begin(), counts.end());
-  std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
-    if (a.first.second != b.first.second) return !a.first.second;
-    return a.second > b.second;
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) {
+                     if (a.first.second != b.first.second)
+                       return !a.first.second;
+                     return a.second > b.second;
+                   });
   html += "<div id=\"summary\"><a class=\"total\" href=\"./\">all <b>" +
           std::to_string(page.rows.size()) + "</b></a>";
   for (const auto& [key, count] : order) {
@@ -366,17 +369,19 @@ std::string RenderLandingPage(const LandingPage& page, const PageQuery& query) {
   html += "</div>\n";
 
   // Filters: a plain GET form (no script needed).
-  html += "<form id=\"filters\" method=\"get\" action=\"./\">"
-          "<label>Name contains <input name=\"name\" value=\"" +
-          HtmlEscape(query.name) +
-          "\"></label><label>State <input name=\"state\" value=\"" +
-          HtmlEscape(query.state) +
-          "\"></label><label>Type <input name=\"type\" value=\"" +
-          HtmlEscape(query.type) + "\"></label>";
+  html +=
+      "<form id=\"filters\" method=\"get\" action=\"./\">"
+      "<label>Name contains <input name=\"name\" value=\"" +
+      HtmlEscape(query.name) +
+      "\"></label><label>State <input name=\"state\" value=\"" +
+      HtmlEscape(query.state) +
+      "\"></label><label>Type <input name=\"type\" value=\"" +
+      HtmlEscape(query.type) + "\"></label>";
   if (query.range != 3600)
     html += "<input type=\"hidden\" name=\"range\" value=\"1d\">";
-  html += "<button type=\"submit\">Filter</button> <a href=\"./\">clear</a>"
-          "</form>\n";
+  html +=
+      "<button type=\"submit\">Filter</button> <a href=\"./\">clear</a>"
+      "</form>\n";
 
   ListsTable(html, page.lists, now);
 
@@ -389,13 +394,13 @@ std::string RenderLandingPage(const LandingPage& page, const PageQuery& query) {
                ? std::string()
                : " of " + std::to_string(page.rows.size())) +
           ")</h2>\n<p id=\"range\">Timeline: " +
-          (query.range == 3600 ? std::string("<b>last hour</b>")
-                               : "<a href=\"" + QueryLink(hour) +
-                                     "\">last hour</a>") +
+          (query.range == 3600
+               ? std::string("<b>last hour</b>")
+               : "<a href=\"" + QueryLink(hour) + "\">last hour</a>") +
           " · " +
-          (query.range == 86400 ? std::string("<b>last day</b>")
-                                : "<a href=\"" + QueryLink(day) +
-                                      "\">last day</a>") +
+          (query.range == 86400
+               ? std::string("<b>last day</b>")
+               : "<a href=\"" + QueryLink(day) + "\">last day</a>") +
           "</p>\n";
 
   // Only as much is sorted as the shown page needs.
@@ -417,9 +422,8 @@ std::string RenderLandingPage(const LandingPage& page, const PageQuery& query) {
     html += "<tr><td><a href=\"services/" + PercentEncode(v.name) + "\">" +
             HtmlEscape(v.name) + "</a></td><td>" + HtmlEscape(v.type) +
             "</td><td class=\"" + (v.up ? "up" : "down") + "\">" +
-            HtmlEscape(v.state) + "</td><td title=\"" +
-            FormatRfc3339(v.since) + "\">" + Ago(now - v.since) +
-            " ago</td><td>" +
+            HtmlEscape(v.state) + "</td><td title=\"" + FormatRfc3339(v.since) +
+            "\">" + Ago(now - v.since) + " ago</td><td>" +
             HtmlEscape(row.poll.polled ? row.poll.outcome : "pending") +
             "</td><td class=\"err\">" + HtmlEscape(row.poll.error) +
             "</td><td>" + std::to_string(v.changes) + "</td><td>" +
@@ -459,8 +463,8 @@ std::string RenderServicePage(const ServiceRow& row,
     html += "</th><td>" + value_html + "</td></tr>\n";
   };
   field("Type", HtmlEscape(v.type));
-  field("State", "<span class=\"" + std::string(v.up ? "up" : "down") +
-                     "\">" + HtmlEscape(v.state) + "</span>" +
+  field("State", "<span class=\"" + std::string(v.up ? "up" : "down") + "\">" +
+                     HtmlEscape(v.state) + "</span>" +
                      (v.up ? " (up)" : " (not up)"));
   field("Since", FormatRfc3339(v.since) + " (" + Ago(now - v.since) + " ago)");
   if (!v.candidate.empty()) {
@@ -469,14 +473,14 @@ std::string RenderServicePage(const ServiceRow& row,
   }
   field("Transitions", std::to_string(v.changes));
   field("URL", HtmlEscape(poll.url));
-  field("Last poll",
-        poll.polled ? HtmlEscape(poll.outcome) + " at " +
-                          FormatRfc3339(poll.last_poll) + " (" +
-                          Ago(now - poll.last_poll) + " ago, " +
-                          Coord(poll.duration_seconds * 1000) + " ms)"
-                    : std::string("pending"));
-  field("Last error", "<span class=\"err\">" + HtmlEscape(poll.error) +
-                          "</span>");
+  field("Last poll", poll.polled
+                         ? HtmlEscape(poll.outcome) + " at " +
+                               FormatRfc3339(poll.last_poll) + " (" +
+                               Ago(now - poll.last_poll) + " ago, " +
+                               Coord(poll.duration_seconds * 1000) + " ms)"
+                         : std::string("pending"));
+  field("Last error",
+        "<span class=\"err\">" + HtmlEscape(poll.error) + "</span>");
   html += "</tbody></table>\n<p><a href=\"../api/v1/services/" + encoded +
           "\">JSON</a> · <a href=\"../api/v1/events?service=" + encoded +
           "\">events (JSON)</a> · <a href=\"../badge/" + encoded +

@@ -4,9 +4,9 @@
 // landing page's filters and pages on 1,000 services.
 #include <signal.h>
 
-#include <catch2/catch.hpp>
 #include <algorithm>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <fstream>
 #include <mutex>
@@ -73,23 +73,22 @@ std::string Service(const std::string& name, const std::string& type,
 }
 
 const std::set<std::string> kEventKeys = {
-    "time",    "timestamp",         "service_name", "service_type",
-    "from_state", "to_state", "first_observation", "outcome", "error"};
+    "time",       "timestamp", "service_name",      "service_type",
+    "from_state", "to_state",  "first_observation", "outcome",
+    "error"};
 
 }  // namespace
 
 TEST_CASE("events: newest first, filtered; one service with its history",
           "[history][api]") {
   StateBoard board;
-  ExporterRig rig("global:\n  poll_interval: 100ms\n  poll_timeout: 100ms\n"
-                  "services:\n" +
-                  Service("a", "db", board.Url("a")) +
-                  Service("b", "mcp", board.Url("b")));
+  ExporterRig rig(
+      "global:\n  poll_interval: 100ms\n  poll_timeout: 100ms\n"
+      "services:\n" +
+      Service("a", "db", board.Url("a")) + Service("b", "mcp", board.Url("b")));
   // Both observed (first observations), then a flips twice.
   REQUIRE(sse::test::WaitFor(
-      [&] {
-        return GetJson(rig, "/api/v1/events")["events"].size() == 2;
-      },
+      [&] { return GetJson(rig, "/api/v1/events")["events"].size() == 2; },
       10s));
   board.Set("a", "failed");
   REQUIRE(sse::test::WaitFor(
@@ -174,18 +173,17 @@ TEST_CASE("events: newest first, filtered; one service with its history",
 TEST_CASE("watch: a flip reaches a streaming client within interval + 100 ms",
           "[history][watch]") {
   StateBoard board;
-  ExporterRig rig("global:\n  poll_interval: 500ms\n  poll_timeout: 400ms\n"
-                  "services:\n" +
-                  Service("a", "db", board.Url("a")) +
-                  Service("b", "mcp", board.Url("b")));
+  ExporterRig rig(
+      "global:\n  poll_interval: 500ms\n  poll_timeout: 400ms\n"
+      "services:\n" +
+      Service("a", "db", board.Url("a")) + Service("b", "mcp", board.Url("b")));
   REQUIRE(sse::test::WaitFor(
-      [&] {
-        return GetJson(rig, "/api/v1/events")["events"].size() == 2;
-      },
+      [&] { return GetJson(rig, "/api/v1/events")["events"].size() == 2; },
       10s));
   sse::test::RawConnection watch(rig.port());
-  REQUIRE(watch.Send("GET /api/v1/events?watch=true&type=db HTTP/1.1\r\n"
-                     "Host: 127.0.0.1\r\n\r\n"));
+  REQUIRE(
+      watch.Send("GET /api/v1/events?watch=true&type=db HTTP/1.1\r\n"
+                 "Host: 127.0.0.1\r\n\r\n"));
   const std::string head = watch.ReadUntil("watching transitions", 1, 5s);
   REQUIRE(head.find("HTTP/1.1 200") == 0);
   REQUIRE(head.find("Content-Type: text/event-stream") != std::string::npos);
@@ -212,8 +210,9 @@ TEST_CASE("watch: a flip reaches a streaming client within interval + 100 ms",
 
   // since= replays what came before, oldest first, then goes live.
   sse::test::RawConnection replay(rig.port());
-  REQUIRE(replay.Send("GET /api/v1/events?watch=true&service=a&since=0 "
-                      "HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  REQUIRE(
+      replay.Send("GET /api/v1/events?watch=true&service=a&since=0 "
+                  "HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   const std::string replayed = replay.ReadUntil("event: transition", 4, 5s);
   const std::size_t p1 = replayed.find("\"to_state\":\"running\"");
   const std::size_t p2 = replayed.find("\"to_state\":\"failed\"");
@@ -242,14 +241,18 @@ TEST_CASE("watch: a reader that never reads is dropped, memory stays flat",
     config += Service("s" + std::to_string(i), "flappy", fake.Url("/x"));
   ExporterRig rig(config, {"--log.level=info"});
   REQUIRE(sse::test::WaitFor(
-      [&] { return GetJson(rig, "/api/v1/events?limit=1000")["events"].size() >= 1000; },
+      [&] {
+        return GetJson(rig, "/api/v1/events?limit=1000")["events"].size() >=
+               1000;
+      },
       20s));
   const std::uint64_t rss_before = sse::test::ReadRssBytes(rig.process().pid());
 
   // A small receive buffer, and the test reads nothing.
   sse::test::RawConnection lazy(rig.port(), 4096);
-  REQUIRE(lazy.Send("GET /api/v1/events?watch=true HTTP/1.1\r\n"
-                    "Host: 127.0.0.1\r\n\r\n"));
+  REQUIRE(
+      lazy.Send("GET /api/v1/events?watch=true HTTP/1.1\r\n"
+                "Host: 127.0.0.1\r\n\r\n"));
   REQUIRE(sse::test::WaitFor(
       [&] {
         return rig.log().find("event watcher dropped") != std::string::npos;
@@ -266,10 +269,12 @@ TEST_CASE("watch: a reader that never reads is dropped, memory stays flat",
   // Scrapes were answered all along, and a new watcher is served.
   REQUIRE(rig.Get("/metrics").status == 200);
   sse::test::RawConnection next(rig.port());
-  REQUIRE(next.Send("GET /api/v1/events?watch=true HTTP/1.1\r\n"
-                    "Host: 127.0.0.1\r\n\r\n"));
-  REQUIRE(next.ReadUntil("event: transition", 3, 5s).find("event: transition") !=
-          std::string::npos);
+  REQUIRE(
+      next.Send("GET /api/v1/events?watch=true HTTP/1.1\r\n"
+                "Host: 127.0.0.1\r\n\r\n"));
+  REQUIRE(
+      next.ReadUntil("event: transition", 3, 5s).find("event: transition") !=
+      std::string::npos);
 }
 
 TEST_CASE("history survives kill -9 with the state file", "[history][state]") {
@@ -283,15 +288,21 @@ TEST_CASE("history survives kill -9 with the state file", "[history][state]") {
   {
     ExporterRig rig(config, {"--storage.state-file=" + state_file});
     REQUIRE(sse::test::WaitFor(
-        [&] { return GetJson(rig, "/api/v1/services/a")["history"].size() == 1; },
+        [&] {
+          return GetJson(rig, "/api/v1/services/a")["history"].size() == 1;
+        },
         10s));
     board.Set("a", "failed");
     REQUIRE(sse::test::WaitFor(
-        [&] { return GetJson(rig, "/api/v1/services/a")["history"].size() == 2; },
+        [&] {
+          return GetJson(rig, "/api/v1/services/a")["history"].size() == 2;
+        },
         10s));
     board.Set("a", "running");
     REQUIRE(sse::test::WaitFor(
-        [&] { return GetJson(rig, "/api/v1/services/a")["history"].size() == 3; },
+        [&] {
+          return GetJson(rig, "/api/v1/services/a")["history"].size() == 3;
+        },
         10s));
     before = GetJson(rig, "/api/v1/services/a")["history"];
     // Saved within a second or so; then no goodbye.
@@ -312,7 +323,9 @@ TEST_CASE("history survives kill -9 with the state file", "[history][state]") {
   REQUIRE(after == before);
   board.Set("a", "starting");
   REQUIRE(sse::test::WaitFor(
-      [&] { return GetJson(again, "/api/v1/services/a")["history"].size() == 4; },
+      [&] {
+        return GetJson(again, "/api/v1/services/a")["history"].size() == 4;
+      },
       10s));
   const json grown = GetJson(again, "/api/v1/services/a")["history"];
   REQUIRE(grown[0]["from_state"] == "running");
@@ -332,8 +345,8 @@ TEST_CASE("landing page on 1,000 services: problems first, filters, pages",
     config += Service(name, i % 2 ? "odd" : "even", board.Url(name));
   }
   ExporterRig rig(config);
-  REQUIRE(sse::test::WaitFor(
-      [&] { return rig.Get("/-/ready").status == 200; }, 20s));
+  REQUIRE(sse::test::WaitFor([&] { return rig.Get("/-/ready").status == 200; },
+                             20s));
   static const std::regex row(R"re(<tr><td><a href="services/([^"]*)">)re");
   auto names = [&](const std::string& query) {
     auto reply = rig.Get("/" + query);

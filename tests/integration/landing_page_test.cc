@@ -1,16 +1,22 @@
 // The landing page `/` as a browser sees it: headless Chromium (Debian's
-// chromium) loads it from the real exporter and the test reads the table
-// out of the DOM Chromium built. Also /api/v1/status.
+// chromium) loads it from the real exporter, over plain HTTP and over TLS
+// with basic auth, and the test reads the summary, the table and its
+// timelines out of the DOM Chromium built; a screenshot is kept under the
+// build directory (test-artifacts/). Also /api/v1/status.
 
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 
 #include "exporter_rig.h"
+#include "sse/util/text.h"
 #include "support/fake_service.h"
+#include "support/pki.h"
 #include "support/test_util.h"
 
 using namespace std::chrono_literals;
@@ -52,35 +58,42 @@ std::vector<std::vector<std::string>> TableRows(const std::string& dom) {
        ++r) {
     const std::string row = (*r)[1];
     std::vector<std::string> cells;
+    static const std::regex kTag("<[^>]*>");
     for (std::sregex_iterator c(row.begin(), row.end(), kCell); c != e; ++c) {
-      cells.push_back(DecodeEntities((*c)[1]));
+      // The text of the cell: links and SVG elements dropped, their text
+      // (and the SVG's <title>s) kept.
+      cells.push_back(
+          DecodeEntities(std::regex_replace(std::string((*c)[1]), kTag, "")));
     }
     rows.push_back(std::move(cells));
   }
   return rows;
 }
 
-// Loads `url` in headless Chromium and returns the DOM it built.
-std::string ChromiumDom(const std::string& url, const sse::test::TempDir& dir) {
+// Runs headless Chromium on `url` with `mode` (--dump-dom or
+// --screenshot=...) and returns what it printed on stdout.
+std::string RunChromium(const std::string& url, const sse::test::TempDir& dir,
+                        const std::string& mode) {
   const std::string chromium = sse::test::FindProgram("chromium");
   REQUIRE_FALSE(chromium.empty());
-  const std::string dom = (dir.path() / "dom.html").string();
+  const std::string out = (dir.path() / "chromium.out").string();
   const std::string err = (dir.path() / "chromium.log").string();
   // exec: the PID RunCommand stops on a timeout is Chromium's own.
   const std::string command =
       "exec '" + chromium +
       "' --headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
       " --disable-background-networking --disable-component-update"
-      " --disable-sync --disable-dev-shm-usage --user-data-dir='" +
-      (dir.path() / "profile").string() + "' --dump-dom '" + url + "' > '" +
-      dom + "' 2> '" + err + "'";
+      " --disable-sync --disable-dev-shm-usage --ignore-certificate-errors"
+      " --window-size=1400,1800 --user-data-dir='" +
+      (dir.path() / "profile").string() + "' " + mode + " '" + url + "' > '" +
+      out + "' 2> '" + err + "'";
   std::string output;
   const int code =
       sse::test::RunCommand({"/bin/sh", "-c", command}, output, 90s);
-  std::ifstream in(dom);
+  std::ifstream in(out);
   std::string text((std::istreambuf_iterator<char>(in)),
                    std::istreambuf_iterator<char>());
-  if (code != 0 || text.empty()) {
+  if (code != 0 || (mode == "--dump-dom" && text.empty())) {
     std::ifstream log(err);
     FAIL("chromium failed with "
          << code << ": "
@@ -88,6 +101,25 @@ std::string ChromiumDom(const std::string& url, const sse::test::TempDir& dir) {
                         std::istreambuf_iterator<char>()));
   }
   return text;
+}
+
+// Loads `url` in headless Chromium and returns the DOM it built.
+std::string ChromiumDom(const std::string& url, const sse::test::TempDir& dir) {
+  return RunChromium(url, dir, "--dump-dom");
+}
+
+// Loads `url` and saves a screenshot as `name` under the build directory's
+// test-artifacts/ (kept after the test); returns its path.
+std::filesystem::path ChromiumScreenshot(const std::string& url,
+                                         const sse::test::TempDir& dir,
+                                         const std::string& name) {
+  const auto artifacts =
+      std::filesystem::path(SSE_BINARY).parent_path() / "test-artifacts";
+  std::filesystem::create_directories(artifacts);
+  const auto path = artifacts / name;
+  std::filesystem::remove(path);
+  RunChromium(url, dir, "--screenshot='" + path.string() + "'");
+  return path;
 }
 
 }  // namespace
@@ -160,7 +192,7 @@ TEST_CASE("the landing page in Chromium: sorted, escaped table of services",
   CAPTURE(dom);
   // The hostile strings are text, not elements.
   REQUIRE(dom.find("<script") == std::string::npos);
-  REQUIRE(dom.find("<b>") == std::string::npos);
+  REQUIRE(dom.find("<b>x</b>") == std::string::npos);
   REQUIRE(dom.find("<i>") == std::string::npos);
   REQUIRE(dom.find("<title>service_state_exporter</title>") !=
           std::string::npos);
@@ -174,25 +206,121 @@ TEST_CASE("the landing page in Chromium: sorted, escaped table of services",
 
   const auto rows = TableRows(dom);
   REQUIRE(rows.size() == 3);
-  for (const auto& row : rows) REQUIRE(row.size() == 7);
-  // Sorted by name (byte order: '<' before letters).
-  REQUIRE(rows[0][0] == hostile);
-  REQUIRE(rows[1][0] == "alpha");
+  for (const auto& row : rows) REQUIRE(row.size() == 8);
+  // Problems first: the two services not up, then zeta.
+  const std::set<std::string> down = {rows[0][0], rows[1][0]};
+  REQUIRE(down == std::set<std::string>{hostile, "alpha"});
   REQUIRE(rows[2][0] == "zeta");
-  // Name, Type, State, Since, Last poll, Error, Transitions.
-  REQUIRE(rows[0][1] == "<b>x</b>");
-  REQUIRE(rows[0][2] == "<i>failed</i>");
-  REQUIRE(rows[0][4] == "ok");
-  REQUIRE(rows[1][1] == "Database");
-  REQUIRE(rows[1][2] == "unreachable");
-  REQUIRE(rows[1][4] == "connect_error");
-  REQUIRE(rows[1][5].find("refused") != std::string::npos);
+  const auto& bad = rows[0][0] == hostile ? rows[0] : rows[1];
+  const auto& alpha = rows[0][0] == hostile ? rows[1] : rows[0];
+  // Name, Type, State, Since, Last poll, Error, Transitions, Timeline.
+  REQUIRE(bad[1] == "<b>x</b>");
+  REQUIRE(bad[2] == "<i>failed</i>");
+  REQUIRE(bad[4] == "ok");
+  REQUIRE(alpha[1] == "Database");
+  REQUIRE(alpha[2] == "unreachable");
+  REQUIRE(alpha[4] == "connect_error");
+  REQUIRE(alpha[5].find("refused") != std::string::npos);
   REQUIRE(rows[2][1] == "MCPServer");
   REQUIRE(rows[2][2] == "running");
   REQUIRE(rows[2][4] == "ok");
   REQUIRE(rows[2][5].empty());
   REQUIRE(std::regex_match(rows[2][3], std::regex("[0-9]+[smhd] ago")));
   for (const auto& row : rows) REQUIRE(row[6] == "0");
+  // Each timeline ends in the current state, "to now".
+  REQUIRE(std::regex_search(rows[2][7],
+                            std::regex("running from [0-9T:Z-]+ to now")));
+  REQUIRE(
+      std::regex_search(bad[7], std::regex("<i>failed</i> from .* to now")));
+  // One SVG timeline per row, in the table.
+  const std::string tbody = dom.substr(
+      dom.find("<tbody>"), dom.find("</tbody>") - dom.find("<tbody>"));
+  std::size_t svgs = 0;
+  for (std::size_t p = tbody.find("<svg"); p != std::string::npos;
+       p = tbody.find("<svg", p + 1))
+    ++svgs;
+  REQUIRE(svgs == 3);
+  // The summary: states not up before the up one.
+  const std::size_t summary = dom.find("id=\"summary\"");
+  REQUIRE(summary != std::string::npos);
+  REQUIRE(dom.find("data-state=\"unreachable\"", summary) <
+          dom.find("data-state=\"running\"", summary));
+}
+
+TEST_CASE("the landing page in Chromium over TLS with basic auth",
+          "[landing_page][chromium][tls]") {
+  FakeService fake;
+  fake.SetHandler([](const sse::test::FakeRequest& req) {
+    sse::test::FakeResponse r;
+    r.body = req.target.ends_with("7") ? R"({"state":"failed"})"
+                                       : R"({"state":"running"})";
+    return r;
+  });
+  std::string config =
+      "global:\n  poll_interval: 200ms\n  poll_timeout: 200ms\nservices:\n";
+  for (int i = 0; i < 120; ++i) {
+    const std::string name = "svc-" + std::to_string(100 + i);
+    config += "  - name: " + name + "\n    type: " + (i % 3 ? "api" : "db") +
+              "\n    source: json\n    url: " + fake.Url("/" + name) + "\n";
+  }
+  const std::string htpasswd = sse::test::FindProgram("htpasswd");
+  REQUIRE_FALSE(htpasswd.empty());
+  std::string hash;
+  REQUIRE(sse::test::RunCommand({htpasswd, "-nbBC", "10", "admin", "s3cret"},
+                                hash) == 0);
+  hash = hash.substr(std::string("admin:").size());
+  while (!hash.empty() && (hash.back() == '\n' || hash.back() == '\r'))
+    hash.pop_back();
+  sse::test::TempDir web;
+  const auto& pki = sse::test::SharedPki();
+  const std::string web_config = web.Write(
+      "web.yaml", "tls_server_config:\n  cert_file: " + pki.server.cert +
+                      "\n  key_file: " + pki.server.key +
+                      "\nbasic_auth_users:\n  admin: " + hash + "\n");
+  sse::test::RigClient client;
+  client.tls = sse::test::ClientTls{};
+  client.tls->ca_file = pki.ca.cert;
+  client.headers["Authorization"] =
+      "Basic " + sse::EncodeBase64(std::string("admin:s3cret"));
+  ExporterRig rig(config, client, {"--web.config.file=" + web_config});
+  REQUIRE(sse::test::WaitFor([&] { return rig.Get("/-/ready").status == 200; },
+                             20s));
+  // Without credentials: 401.
+  REQUIRE(sse::test::HttpsRequest(rig.port(), *client.tls, "GET", "/").status ==
+          401);
+  const std::string url =
+      "https://admin:s3cret@localhost:" + std::to_string(rig.port()) + "/";
+
+  sse::test::TempDir dir;
+  const std::string dom = ChromiumDom(url, dir);
+  CAPTURE(dom.substr(0, 2000));
+  const auto rows = TableRows(dom);
+  // A page of 100 of the 120, the 12 failed ones (…7) first.
+  REQUIRE(rows.size() == 100);
+  for (int i = 0; i < 12; ++i) {
+    CAPTURE(i, rows[i][0]);
+    REQUIRE(rows[i][0].ends_with("7"));
+    REQUIRE(rows[i][2] == "failed");
+  }
+  for (std::size_t i = 12; i < rows.size(); ++i)
+    REQUIRE(rows[i][2] == "running");
+  std::size_t svgs = 0;
+  const std::string tbody = dom.substr(
+      dom.find("<tbody>"), dom.find("</tbody>") - dom.find("<tbody>"));
+  for (std::size_t p = tbody.find("<svg"); p != std::string::npos;
+       p = tbody.find("<svg", p + 1))
+    ++svgs;
+  REQUIRE(svgs == 100);
+  REQUIRE(dom.find("Page 1 of 2") != std::string::npos);
+  REQUIRE(std::regex_search(dom, std::regex(R"(failed <b>12</b>)")));
+  REQUIRE(std::regex_search(dom, std::regex(R"(running <b>108</b>)")));
+
+  const auto shot = ChromiumScreenshot(url, dir, "landing-page-tls.png");
+  std::ifstream png(shot, std::ios::binary);
+  std::string magic(8, '\0');
+  png.read(magic.data(), 8);
+  REQUIRE(magic == "\x89PNG\r\n\x1a\n");
+  REQUIRE(std::filesystem::file_size(shot) > 10000);
 }
 
 TEST_CASE("/api/v1/status: version, config, reload status, uptime", "[api]") {

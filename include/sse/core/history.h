@@ -90,9 +90,7 @@ class HistoryRing {
   /// All entries, oldest first.
   std::vector<HistoryEvent> All(const SymbolTable& symbols) const;
   /// Bytes this ring holds on the heap (its entries' storage).
-  std::size_t HeapBytes() const {
-    return entries_.capacity() * sizeof(Entry);
-  }
+  std::size_t HeapBytes() const { return entries_.capacity() * sizeof(Entry); }
 
  private:
   struct Entry {

@@ -15,11 +15,11 @@ namespace sse {
 /// What the landing page shows (its query string, docs/api.md "Landing
 /// page"): filters, page and timeline span.
 struct PageQuery {
-  std::string state;  ///< exact state, or any
-  std::string type;   ///< exact service type, or any
-  std::string name;   ///< part of the name (ASCII case-insensitive), or any
-  std::size_t page = 1;     ///< 1-based
-  double range = 3600;      ///< timeline span in seconds: 3600 or 86400
+  std::string state;     ///< exact state, or any
+  std::string type;      ///< exact service type, or any
+  std::string name;      ///< part of the name (ASCII case-insensitive), or any
+  std::size_t page = 1;  ///< 1-based
+  double range = 3600;   ///< timeline span in seconds: 3600 or 86400
   static constexpr std::size_t kPageSize = 100;
 };
 
@@ -62,9 +62,10 @@ std::string RenderServicePage(const ServiceRow& row,
 /// An inline SVG (no xmlns: for HTML) drawing the states of `view` (with
 /// history and up states) over [now - range, now]: one <rect> per state
 /// segment, coloured by StateColor, with a <title> giving the state and
-/// its exact start and end. Thread-safe.
-std::string RenderTimelineSvg(const ServiceView& view, double now,
-                              double range, int width);
+/// its exact start and end; no rect where nothing is known (before a
+/// service's first observation). Thread-safe.
+std::string RenderTimelineSvg(const ServiceView& view, double now, double range,
+                              int width);
 
 /// A status badge (standalone SVG): the service's name on grey, its state
 /// on the state's colour. Thread-safe.

@@ -34,7 +34,9 @@ TEST_CASE("HistoryRing keeps the newest entries, oldest first", "[history]") {
   sse::SymbolTable symbols;
   sse::HistoryRing ring;
   for (int i = 1; i <= 10; ++i) {
-    ring.Push(symbols, Event(i, "s" + std::to_string(i - 1), "s" + std::to_string(i)), 4);
+    ring.Push(symbols,
+              Event(i, "s" + std::to_string(i - 1), "s" + std::to_string(i)),
+              4);
   }
   REQUIRE(ring.size() == 4);
   REQUIRE(Times(ring.All(symbols)) == std::vector<double>{7, 8, 9, 10});
@@ -116,12 +118,12 @@ TEST_CASE("the tracker records each commit with the poll that made it",
   const auto& h = view->history;
   REQUIRE(h.size() == 3);
   REQUIRE(h[0] == sse::HistoryEvent{101, "unknown", "running",
-                                     sse::Outcome::kOk, "", false});
+                                    sse::Outcome::kOk, "", false});
   REQUIRE(h[1] == sse::HistoryEvent{103, "running", "unreachable",
-                                     sse::Outcome::kConnectError,
-                                     "connection refused", true});
+                                    sse::Outcome::kConnectError,
+                                    "connection refused", true});
   REQUIRE(h[2] == sse::HistoryEvent{104, "unreachable", "running",
-                                     sse::Outcome::kOk, "", true});
+                                    sse::Outcome::kOk, "", true});
   REQUIRE(view->history_start == 101);
   REQUIRE(view->up_states == std::vector<std::string>{"running", "connected"});
   // The persisted form carries it too.
@@ -188,11 +190,9 @@ TEST_CASE("Restore continues a saved history (newest kept)",
                                      Event(20, "running", "failed", "e"),
                                      Event(30, "failed", "running")});
   f.tracker.Restore("svc", saved, {});
-  REQUIRE(Times(f.tracker.View("svc")->history) ==
-          std::vector<double>{20, 30});
+  REQUIRE(Times(f.tracker.View("svc")->history) == std::vector<double>{20, 30});
   f.tracker.Observe("svc", "failed", 40);
-  REQUIRE(Times(f.tracker.View("svc")->history) ==
-          std::vector<double>{30, 40});
+  REQUIRE(Times(f.tracker.View("svc")->history) == std::vector<double>{30, 40});
 }
 
 TEST_CASE("Events merges the fleet's histories newest first",

@@ -56,10 +56,11 @@ std::vector<Rect> Rects(const std::string& svg) {
 
 // Names in the services table, in order.
 std::vector<std::string> TableNames(const std::string& html) {
-  static const std::regex name(R"re(<tr><td><a href="services/[^"]*">([^<]*)</a>)re");
+  static const std::regex name(
+      R"re(<tr><td><a href="services/[^"]*">([^<]*)</a>)re");
   std::vector<std::string> out;
-  for (std::sregex_iterator it(html.begin(), html.end(), name), end;
-       it != end; ++it) {
+  for (std::sregex_iterator it(html.begin(), html.end(), name), end; it != end;
+       ++it) {
     out.push_back((*it)[1]);
   }
   return out;
@@ -101,11 +102,18 @@ TEST_CASE("timeline: one segment per state, coloured, with exact times",
   for (const auto& r : rects) total += r.width;
   REQUIRE(total == Approx(240));
 
-  // Over a day the first change shows too: unknown (grey) before it.
+  // Over a day the first change shows too, with what it came from.
   const auto day = Rects(sse::RenderTimelineSvg(row.view, kNow, 86400, 240));
   REQUIRE(day.size() == 5);
   REQUIRE(day[0].state == "unknown");
   REQUIRE(day[0].fill == "#9e9e9e");
+  REQUIRE(day[0].x == 0);
+  // A first observation has nothing before it: a gap, no rect.
+  row.view.history[0].counted = false;
+  const auto first = Rects(sse::RenderTimelineSvg(row.view, kNow, 86400, 240));
+  REQUIRE(first.size() == 4);
+  REQUIRE(first[0].state == "running");
+  REQUIRE(first[0].x == Approx(240.0 * (86400 - 7200) / 86400));
 }
 
 TEST_CASE("timeline without history: the current state since `since`",
@@ -116,11 +124,12 @@ TEST_CASE("timeline without history: the current state since `since`",
   REQUIRE(old[0].width == Approx(100));
   const auto recent = Rects(sse::RenderTimelineSvg(
       Row("a", "failed", false, kNow - 900).view, kNow, 3600, 100));
-  REQUIRE(recent.size() == 2);
-  REQUIRE(recent[0].state == "unknown");
-  REQUIRE(recent[0].width == Approx(75));
-  REQUIRE(recent[1].state == "failed");
-  REQUIRE(recent[1].fill == "#c62828");
+  // Nothing is known before `since`: a gap.
+  REQUIRE(recent.size() == 1);
+  REQUIRE(recent[0].state == "failed");
+  REQUIRE(recent[0].x == Approx(75));
+  REQUIRE(recent[0].width == Approx(25));
+  REQUIRE(recent[0].fill == "#c62828");
 }
 
 TEST_CASE("timeline and pages escape hostile names and states",
@@ -189,9 +198,13 @@ TEST_CASE("landing page: summary down first, problems first, one SVG a row",
     ++svgs;
   REQUIRE(svgs == 7);
   // Summary: states not up first, then up; counts; each a filter link.
-  const std::size_t failed = html.find("data-state=\"failed\" href=\"?state=failed\">failed <b>1</b>");
-  const std::size_t unreachable = html.find("data-state=\"unreachable\" href=\"?state=unreachable\">unreachable <b>1</b>");
-  const std::size_t running = html.find("data-state=\"running\" href=\"?state=running\">running <b>5</b>");
+  const std::size_t failed =
+      html.find("data-state=\"failed\" href=\"?state=failed\">failed <b>1</b>");
+  const std::size_t unreachable = html.find(
+      "data-state=\"unreachable\" href=\"?state=unreachable\">unreachable "
+      "<b>1</b>");
+  const std::size_t running = html.find(
+      "data-state=\"running\" href=\"?state=running\">running <b>5</b>");
   REQUIRE(failed != std::string::npos);
   REQUIRE(unreachable != std::string::npos);
   REQUIRE(running != std::string::npos);
@@ -246,22 +259,26 @@ TEST_CASE("landing page: filters and pages of 100", "[pages][html]") {
                                    "svc-180", "svc-190"});
   REQUIRE(filtered.find("Services (10 of 250)") != std::string::npos);
   // The other range keeps the filters.
-  REQUIRE(filtered.find("href=\"?state=failed&amp;type=even&amp;name=SVC-1\">last hour") !=
-          std::string::npos);
-  REQUIRE(filtered.find("<input type=\"hidden\" name=\"range\" value=\"1d\">") !=
-          std::string::npos);
+  REQUIRE(
+      filtered.find(
+          "href=\"?state=failed&amp;type=even&amp;name=SVC-1\">last hour") !=
+      std::string::npos);
+  REQUIRE(
+      filtered.find("<input type=\"hidden\" name=\"range\" value=\"1d\">") !=
+      std::string::npos);
 }
 
 TEST_CASE("ParsePageQuery reads filters, page and range", "[pages]") {
-  auto q = sse::ParsePageQuery("state=failed&type=a%20b&name=x&page=2&range=1d");
+  auto q =
+      sse::ParsePageQuery("state=failed&type=a%20b&name=x&page=2&range=1d");
   REQUIRE(q);
   REQUIRE(q->state == "failed");
   REQUIRE(q->type == "a b");
   REQUIRE(q->page == 2);
   REQUIRE(q->range == 86400);
   REQUIRE(sse::ParsePageQuery("")->range == 3600);
-  for (const char* bad : {"page=0", "page=x", "page=-1", "range=1w",
-                          "name=%FF", "page=99999999999"}) {
+  for (const char* bad : {"page=0", "page=x", "page=-1", "range=1w", "name=%FF",
+                          "page=99999999999"}) {
     CAPTURE(bad);
     REQUIRE_FALSE(sse::ParsePageQuery(bad));
   }
@@ -280,8 +297,11 @@ TEST_CASE("the service page: fields, timelines, history newest first",
   const std::string html = sse::RenderServicePage(row, "/metrics", kNow, 64);
   REQUIRE(html.find("<h1>svc</h1>") != std::string::npos);
   REQUIRE(html.find("History (2 of at most 64)") != std::string::npos);
-  const std::size_t newest = html.find("<td>running</td><td class=\"down\">failed</td><td>http_error</td><td class=\"err\">HTTP status 503</td>");
-  const std::size_t oldest = html.find("<td>unknown (first observation)</td><td class=\"up\">running</td>");
+  const std::size_t newest = html.find(
+      "<td>running</td><td class=\"down\">failed</td><td>http_error</td><td "
+      "class=\"err\">HTTP status 503</td>");
+  const std::size_t oldest = html.find(
+      "<td>unknown (first observation)</td><td class=\"up\">running</td>");
   REQUIRE(newest != std::string::npos);
   REQUIRE(oldest != std::string::npos);
   REQUIRE(newest < oldest);
