@@ -122,7 +122,9 @@ void PollRecorder::Observe(Record& record, const std::string& name,
          {"type", type},
          {"from", observed.commit->from},
          {"to", observed.commit->to}});
-    if (auto p = tracker_.Persist(name)) keeper_.Update(name, std::move(*p));
+    if (keeper_.enabled()) {
+      if (auto p = tracker_.Persist(name)) keeper_.Update(name, std::move(*p));
+    }
     if (on_commit_) {
       HistoryEvent event;
       event.time = when;

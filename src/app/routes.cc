@@ -122,16 +122,10 @@ Router MakeRoutes(RouteSources sources) {
     }
     LandingPage page;
     const PollRecorder& recorder = *src->recorder;
-    for (auto& view : recorder.tracker().ViewAll(false)) {
-      ServiceRow row;
-      if (const auto* record = recorder.Find(view.name))
-        row.poll = record->status;
-      row.view = std::move(view);
-      page.rows.push_back(std::move(row));
-    }
+    page.services = recorder.tracker().Briefs();
     page.lists = src->status().lists;
     page.detail = [&recorder](const std::string& name) {
-      return recorder.tracker().View(name);
+      return DetailRow(recorder, name);
     };
     page.telemetry_path = src->telemetry_path;
     page.now = src->now();

@@ -63,17 +63,17 @@ double Number(const nlohmann::json& entry, const char* key,
 
 // A saved history: entries oldest first, each as the tracker would have
 // made it.
-std::shared_ptr<const std::vector<HistoryEvent>> ParseHistory(
-    const nlohmann::json& history, const std::string& service, double now) {
+PackedHistory ParseHistory(const nlohmann::json& history,
+                           const std::string& service, double now) {
   auto bad = [&](const std::string& what) {
     return std::invalid_argument("service \"" + service +
                                  "\": history: " + what);
   };
   if (!history.is_array()) throw bad("not an array");
-  if (history.empty()) return nullptr;
+  if (history.empty()) return {};
   const std::size_t skip =
       history.size() > kMaxHistorySize ? history.size() - kMaxHistorySize : 0;
-  auto events = std::make_shared<std::vector<HistoryEvent>>();
+  auto events = std::make_unique<std::vector<HistoryEvent>>();
   events->reserve(history.size() - skip);
   for (std::size_t i = skip; i < history.size(); ++i) {
     const nlohmann::json& e = history[i];
@@ -104,7 +104,7 @@ std::shared_ptr<const std::vector<HistoryEvent>> ParseHistory(
     event.counted = counted->get<bool>();
     events->push_back(std::move(event));
   }
-  return events;
+  return PackedHistory::Pack(*events);
 }
 
 }  // namespace
@@ -141,10 +141,10 @@ std::string SerializeState(const PersistedState& state, double saved_at) {
       out += "}";
     }
     out += "]";
-    if (s.history && !s.history->empty()) {
+    if (!s.history.empty()) {
       out += ", \"history\": [";
       bool first_event = true;
-      for (const HistoryEvent& e : *s.history) {
+      for (const HistoryEvent& e : s.history.Unpack()) {
         out += first_event ? "\n   {\"time\": " : ",\n   {\"time\": ";
         first_event = false;
         AppendNumber(out, e.time);

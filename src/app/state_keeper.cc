@@ -48,6 +48,7 @@ void StateKeeper::Release(const std::string& name) {
 }
 
 void StateKeeper::Update(const std::string& name, PersistedService saved) {
+  if (!enabled()) return;  // nothing to keep: no copy of every history
   persisted_[name] = std::move(saved);
   MarkDirty();
 }

@@ -1,6 +1,7 @@
 #include "sse/core/history.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace sse {
 
@@ -15,6 +16,70 @@ std::string TruncateUtf8(std::string_view text, std::size_t max_bytes) {
   std::string out(text.substr(0, cut));
   out += kEllipsis;
   return out;
+}
+
+namespace {
+
+void PutString(std::string& out, std::string_view text) {
+  std::size_t n = text.size();
+  do {  // LEB128 length
+    out += static_cast<char>((n & 0x7F) | (n > 0x7F ? 0x80 : 0));
+    n >>= 7;
+  } while (n != 0);
+  out += text;
+}
+
+std::string GetString(std::string_view in, std::size_t& pos) {
+  std::size_t n = 0;
+  for (int shift = 0;; shift += 7) {
+    const auto b = static_cast<unsigned char>(in[pos++]);
+    n |= static_cast<std::size_t>(b & 0x7F) << shift;
+    if ((b & 0x80) == 0) break;
+  }
+  std::string out(in.substr(pos, n));
+  pos += n;
+  return out;
+}
+
+}  // namespace
+
+PackedHistory PackedHistory::Pack(const std::vector<HistoryEvent>& events) {
+  PackedHistory packed;
+  if (events.empty()) return packed;
+  std::string out;
+  out.reserve(events.size() * 40);
+  for (const HistoryEvent& e : events) {
+    char time[sizeof e.time];
+    std::memcpy(time, &e.time, sizeof time);
+    out.append(time, sizeof time);
+    out += static_cast<char>(e.outcome);
+    out += static_cast<char>(e.counted ? 1 : 0);
+    PutString(out, e.from);
+    PutString(out, e.to);
+    PutString(out, e.error);
+  }
+  out.shrink_to_fit();
+  packed.bytes_ = std::make_shared<const std::string>(std::move(out));
+  return packed;
+}
+
+std::vector<HistoryEvent> PackedHistory::Unpack() const {
+  std::vector<HistoryEvent> events;
+  if (!bytes_) return events;
+  const std::string_view in = *bytes_;
+  std::size_t pos = 0;
+  while (pos < in.size()) {
+    HistoryEvent e;
+    std::memcpy(&e.time, in.data() + pos, sizeof e.time);
+    pos += sizeof e.time;
+    e.outcome = static_cast<Outcome>(in[pos++]);
+    e.counted = in[pos++] != 0;
+    e.from = GetString(in, pos);
+    e.to = GetString(in, pos);
+    e.error = GetString(in, pos);
+    events.push_back(std::move(e));
+  }
+  return events;
 }
 
 SymbolTable::SymbolTable() { slots_.push_back(Slot{}); }

@@ -78,8 +78,8 @@ void Tracker::Restore(const std::string& name, const PersistedService& saved,
     StateGauge(s, pair.second);
   }
   s.changes->Increment(total);
-  if (saved.history) {
-    const auto& events = *saved.history;
+  if (!saved.history.empty()) {
+    const std::vector<HistoryEvent> events = saved.history.Unpack();
     const std::size_t skip =
         events.size() > history_size_ ? events.size() - history_size_ : 0;
     for (std::size_t i = skip; i < events.size(); ++i)
@@ -215,8 +215,7 @@ ObserveResult Tracker::Observe(Ref service, const std::string& raw_state,
   return result;
 }
 
-ServiceView Tracker::MakeView(const Service& s, bool with_history,
-                              bool with_transitions) const {
+ServiceView Tracker::MakeView(const Service& s, bool with_history) const {
   ServiceView v;
   v.name = s.name;
   v.type = s.type;
@@ -227,10 +226,8 @@ ServiceView Tracker::MakeView(const Service& s, bool with_history,
   v.changes = static_cast<std::uint64_t>(s.changes->Value());
   v.candidate = s.candidate;
   v.streak = s.streak;
-  if (with_transitions) {
-    for (const auto& [pair, counter] : s.transitions)
-      v.transitions[pair] = static_cast<std::uint64_t>(counter->Value());
-  }
+  for (const auto& [pair, counter] : s.transitions)
+    v.transitions[pair] = static_cast<std::uint64_t>(counter->Value());
   if (!s.history.empty()) v.history_start = s.history.TimeAt(0);
   if (with_history) {
     v.history = s.history.All(symbols_);
@@ -242,18 +239,28 @@ ServiceView Tracker::MakeView(const Service& s, bool with_history,
 std::optional<ServiceView> Tracker::View(const std::string& name) const {
   auto it = services_.find(name);
   if (it == services_.end()) return std::nullopt;
-  return MakeView(*it->second, true, true);
+  return MakeView(*it->second, true);
 }
 
-std::vector<ServiceView> Tracker::ViewAll(bool with_transitions) const {
+std::vector<ServiceView> Tracker::ViewAll() const {
   std::vector<ServiceView> out;
   out.reserve(services_.size());
-  for (const auto& [name, s] : services_)
-    out.push_back(MakeView(*s, false, with_transitions));
+  for (const auto& [name, s] : services_) out.push_back(MakeView(*s, false));
   std::sort(out.begin(), out.end(),
             [](const ServiceView& a, const ServiceView& b) {
               return a.name < b.name;
             });
+  return out;
+}
+
+std::vector<ServiceBrief> Tracker::Briefs() const {
+  std::vector<ServiceBrief> out;
+  out.reserve(services_.size());
+  for (const auto& [name, s] : services_) {
+    out.push_back(ServiceBrief{
+        &s->name, &s->type, &s->state, s->since, IsUp(*s->options, s->state),
+        static_cast<std::uint64_t>(s->changes->Value())});
+  }
   return out;
 }
 
@@ -269,10 +276,8 @@ std::optional<PersistedService> Tracker::Persist(
   for (const auto& [pair, counter] : s.transitions) {
     if (counter->Value() > 0) p.transitions[pair] = counter->Value();
   }
-  if (!s.history.empty()) {
-    p.history = std::make_shared<const std::vector<HistoryEvent>>(
-        s.history.All(symbols_));
-  }
+  if (!s.history.empty())
+    p.history = PackedHistory::Pack(s.history.All(symbols_));
   return p;
 }
 

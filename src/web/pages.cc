@@ -220,8 +220,8 @@ std::optional<PageQuery> ParsePageQuery(std::string_view query) {
   return q;
 }
 
-bool ProblemsFirst(const ServiceView& a, const ServiceView& b, double now) {
-  auto group = [now](const ServiceView& v) {
+bool ProblemsFirst(const ServiceBrief& a, const ServiceBrief& b, double now) {
+  auto group = [now](const ServiceBrief& v) {
     if (!v.up) return 0;
     // `since` is the last transition's time once there was one (the first
     // observation is not a change).
@@ -231,7 +231,7 @@ bool ProblemsFirst(const ServiceView& a, const ServiceView& b, double now) {
   const int ga = group(a), gb = group(b);
   if (ga != gb) return ga < gb;
   if (ga < 2 && a.since != b.since) return a.since > b.since;
-  return a.name < b.name;
+  return *a.name < *b.name;
 }
 
 std::string RenderTimelineSvg(const ServiceView& view, double now, double range,
@@ -324,15 +324,15 @@ std::string RenderBadgeSvg(std::string_view name, std::string_view state,
 std::string RenderLandingPage(const LandingPage& page, const PageQuery& query) {
   const double now = page.now;
   // The summary counts the whole fleet; the table shows the filtered rows.
-  std::map<std::pair<std::string, bool>, std::size_t> counts;
-  std::vector<const ServiceRow*> shown;
-  shown.reserve(page.rows.size());
-  for (const ServiceRow& row : page.rows) {
-    ++counts[{row.view.state, row.view.up}];
-    if (!query.state.empty() && row.view.state != query.state) continue;
-    if (!query.type.empty() && row.view.type != query.type) continue;
-    if (!ContainsIgnoreCase(row.view.name, query.name)) continue;
-    shown.push_back(&row);
+  std::map<std::pair<std::string_view, bool>, std::size_t> counts;
+  std::vector<const ServiceBrief*> shown;
+  shown.reserve(page.services.size());
+  for (const ServiceBrief& s : page.services) {
+    ++counts[{*s.state, s.up}];
+    if (!query.state.empty() && *s.state != query.state) continue;
+    if (!query.type.empty() && *s.type != query.type) continue;
+    if (!ContainsIgnoreCase(*s.name, query.name)) continue;
+    shown.push_back(&s);
   }
   const std::size_t pages = std::max<std::size_t>(
       1, (shown.size() + PageQuery::kPageSize - 1) / PageQuery::kPageSize);
@@ -356,10 +356,10 @@ std::string RenderLandingPage(const LandingPage& page, const PageQuery& query) {
                      return a.second > b.second;
                    });
   html += "<div id=\"summary\"><a class=\"total\" href=\"./\">all <b>" +
-          std::to_string(page.rows.size()) + "</b></a>";
+          std::to_string(page.services.size()) + "</b></a>";
   for (const auto& [key, count] : order) {
     PageQuery filter;
-    filter.state = key.first;
+    filter.state = std::string(key.first);
     filter.range = query.range;
     html += "<a class=\"" + ColorClass(key.first, key.second) +
             "\" data-state=\"" + HtmlEscape(key.first) + "\" href=\"" +
@@ -390,9 +390,9 @@ std::string RenderLandingPage(const LandingPage& page, const PageQuery& query) {
   day.range = 86400;
   hour.page = day.page = current;
   html += "<h2>Services (" + std::to_string(shown.size()) +
-          (shown.size() == page.rows.size()
+          (shown.size() == page.services.size()
                ? std::string()
-               : " of " + std::to_string(page.rows.size())) +
+               : " of " + std::to_string(page.services.size())) +
           ")</h2>\n<p id=\"range\">Timeline: " +
           (query.range == 3600
                ? std::string("<b>last hour</b>")
@@ -404,8 +404,8 @@ std::string RenderLandingPage(const LandingPage& page, const PageQuery& query) {
           "</p>\n";
 
   // Only as much is sorted as the shown page needs.
-  auto before = [now](const ServiceRow* a, const ServiceRow* b) {
-    return ProblemsFirst(a->view, b->view, now);
+  auto before = [now](const ServiceBrief* a, const ServiceBrief* b) {
+    return ProblemsFirst(*a, *b, now);
   };
   std::partial_sort(shown.begin(),
                     shown.begin() + static_cast<std::ptrdiff_t>(last),
@@ -415,18 +415,19 @@ std::string RenderLandingPage(const LandingPage& page, const PageQuery& query) {
       "<th>State</th><th>Since</th><th>Last poll</th><th>Error</th>"
       "<th>Transitions</th><th>Timeline</th></tr></thead><tbody>\n";
   for (std::size_t i = first; i < last; ++i) {
-    const ServiceRow& row = *shown[i];
-    std::optional<ServiceView> detail =
-        page.detail ? page.detail(row.view.name) : std::nullopt;
-    const ServiceView& v = detail ? *detail : row.view;
+    std::optional<ServiceRow> detail =
+        page.detail ? page.detail(*shown[i]->name) : std::nullopt;
+    if (!detail) continue;  // gone meanwhile (not on one thread: cannot be)
+    const ServiceView& v = detail->view;
+    const PollStatus& poll = detail->poll;
     html += "<tr><td><a href=\"services/" + PercentEncode(v.name) + "\">" +
             HtmlEscape(v.name) + "</a></td><td>" + HtmlEscape(v.type) +
             "</td><td class=\"" + (v.up ? "up" : "down") + "\">" +
             HtmlEscape(v.state) + "</td><td title=\"" + FormatRfc3339(v.since) +
             "\">" + Ago(now - v.since) + " ago</td><td>" +
-            HtmlEscape(row.poll.polled ? row.poll.outcome : "pending") +
-            "</td><td class=\"err\">" + HtmlEscape(row.poll.error) +
-            "</td><td>" + std::to_string(v.changes) + "</td><td>" +
+            HtmlEscape(poll.polled ? poll.outcome : "pending") +
+            "</td><td class=\"err\">" + HtmlEscape(poll.error) + "</td><td>" +
+            std::to_string(v.changes) + "</td><td>" +
             RenderTimelineSvg(v, now, query.range, 240) + "</td></tr>\n";
   }
   html += "</tbody></table>\n<p id=\"pages\">Page " + std::to_string(current) +

@@ -290,7 +290,8 @@ TEST_CASE("endpoints: health, readiness, 404, 405, lifecycle off",
   auto page = sse::test::HttpGet(rig.port(), "/");
   REQUIRE(page.status == 200);
   REQUIRE(page.headers["content-type"].rfind("text/html", 0) == 0);
-  REQUIRE(page.body.find("<td>fake</td>") != std::string::npos);
+  REQUIRE(page.body.find("<td><a href=\"services/fake\">fake</a></td>") !=
+          std::string::npos);
 }
 
 TEST_CASE("SIGTERM stops the exporter with exit code 0", "[exporter]") {

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -34,6 +35,23 @@ struct HistoryEvent {
 /// `text` cut to at most `max_bytes` bytes at a UTF-8 character boundary,
 /// with "…" appended when it was cut.
 std::string TruncateUtf8(std::string_view text, std::size_t max_bytes);
+
+/// A history packed to be kept aside (the state file's copy of every
+/// service): about 40 bytes an entry instead of 120 as HistoryEvents,
+/// immutable and shared (copies are a pointer). Thread-safe to read.
+class PackedHistory {
+ public:
+  PackedHistory() = default;
+  static PackedHistory Pack(const std::vector<HistoryEvent>& events);
+  /// The events, oldest first.
+  std::vector<HistoryEvent> Unpack() const;
+  bool empty() const { return bytes_ == nullptr; }
+  /// Bytes of the packed form.
+  std::size_t size_bytes() const { return bytes_ ? bytes_->size() : 0; }
+
+ private:
+  std::shared_ptr<const std::string> bytes_;  // null when empty
+};
 
 /// Strings shared by many history entries (states, error texts), stored
 /// once and reference-counted, so that 10,000 services that failed with the

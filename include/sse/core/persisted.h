@@ -17,10 +17,10 @@ struct PersistedService {
   std::string state;
   double since = 0;
   std::map<std::pair<std::string, std::string>, double> transitions;
-  /// The last committed changes, oldest first (global.history_size); null
-  /// when there are none. Shared: the state file's snapshots copy entries
-  /// once a second, and a history is replaced whole when it changes.
-  std::shared_ptr<const std::vector<HistoryEvent>> history;
+  /// The last committed changes (global.history_size), packed and shared:
+  /// the state file's snapshots copy every entry once a second, and a
+  /// history is replaced whole when it changes.
+  PackedHistory history;
 };
 
 /// Persisted services by name.

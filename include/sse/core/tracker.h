@@ -60,6 +60,18 @@ struct ServiceView {
   std::vector<std::string> up_states;
 };
 
+/// A light look at a tracked service, for listing a whole fleet: the
+/// strings point into the tracker and are valid until it next changes
+/// (use at once, on the tracker's thread).
+struct ServiceBrief {
+  const std::string* name = nullptr;
+  const std::string* type = nullptr;
+  const std::string* state = nullptr;
+  double since = 0;
+  bool up = false;
+  std::uint64_t changes = 0;  ///< counted transitions
+};
+
 /// What the poll that led to an observation said, kept with a commit.
 struct ObserveCause {
   Outcome outcome = Outcome::kOk;
@@ -140,9 +152,10 @@ class Tracker {
   std::size_t size() const { return services_.size(); }
   /// Snapshot of one service with its history, or nullopt.
   std::optional<ServiceView> View(const std::string& name) const;
-  /// Snapshots of all services (without history; without transitions
-  /// unless asked for), sorted by name.
-  std::vector<ServiceView> ViewAll(bool with_transitions = true) const;
+  /// Snapshots of all services (without history), sorted by name.
+  std::vector<ServiceView> ViewAll() const;
+  /// Briefs of all services, unordered; no string is copied.
+  std::vector<ServiceBrief> Briefs() const;
   /// What would be persisted for `name`; nullopt if unknown or unobserved.
   std::optional<PersistedService> Persist(const std::string& name) const;
   /// Names of all tracked services (unordered).
@@ -174,8 +187,7 @@ class Tracker {
   Series& StateGauge(Service& s, const std::string& state);
   Series& TransitionCounter(Service& s, const std::string& from,
                             const std::string& to);
-  ServiceView MakeView(const Service& s, bool with_history,
-                       bool with_transitions) const;
+  ServiceView MakeView(const Service& s, bool with_history) const;
 
   Metrics& metrics_;
   std::unordered_map<std::string, std::unique_ptr<Service>> services_;

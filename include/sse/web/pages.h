@@ -29,11 +29,13 @@ std::optional<PageQuery> ParsePageQuery(std::string_view query);
 
 /// Everything the landing page is drawn from.
 struct LandingPage {
-  /// Every service (views without history), in any order.
-  std::vector<ServiceRow> rows;
+  /// Every service, in any order (counted, filtered and sorted; only the
+  /// shown page is looked at in detail).
+  std::vector<ServiceBrief> services;
   std::vector<ListStatus> lists;
-  /// One service with its history and up states, for each service shown.
-  std::function<std::optional<ServiceView>(const std::string& name)> detail;
+  /// One service with its history, up states and poll status, for each
+  /// service shown.
+  std::function<std::optional<ServiceRow>(const std::string& name)> detail;
   std::string telemetry_path = "/metrics";
   double now = 0;
 };
@@ -42,7 +44,7 @@ struct LandingPage {
 /// Services not up come first (most recent change first), then up ones
 /// that changed within the last hour (most recent first), then the rest by
 /// name. Ties by name.
-bool ProblemsFirst(const ServiceView& a, const ServiceView& b, double now);
+bool ProblemsFirst(const ServiceBrief& a, const ServiceBrief& b, double now);
 
 /// The HTML landing page: version and links, a summary of states (down
 /// first, each a filter link), the filter form, the service lists, one page

@@ -14,6 +14,7 @@
 
 #include "sse/app/recorder.h"
 #include "sse/app/state_keeper.h"
+#include "support/test_util.h"
 
 using namespace std::chrono_literals;
 
@@ -92,8 +93,11 @@ struct Rig {
   double now = 1'000'000;
   sse::Metrics metrics{"muster"};
   sse::Tracker tracker{metrics};
-  sse::StateKeeper keeper{io.get_executor(), files, "", std::chrono::hours(1),
-                          [this] { return now; }};
+  // A state file that is never written: the I/O loop does not run.
+  sse::test::TempDir state_dir;
+  sse::StateKeeper keeper{io.get_executor(), files,
+                          (state_dir.path() / "state.json").string(),
+                          std::chrono::hours(1), [this] { return now; }};
   sse::PollRecorder recorder{metrics, tracker, keeper, [this] { return now; }};
   std::map<std::string, std::shared_ptr<HandLoop>> loops;  // newest by name
   std::vector<std::shared_ptr<HandLoop>> made;

@@ -38,18 +38,16 @@ TEST_CASE("state v2 keeps histories; v1 files still load", "[state_store]") {
                           "refused \"x\"", false};
   sse::HistoryEvent second{1700000002,        "failed", "running",
                            sse::Outcome::kOk, "",       true};
-  s.history = std::make_shared<const std::vector<sse::HistoryEvent>>(
-      std::vector<sse::HistoryEvent>{first, second});
+  s.history = sse::PackedHistory::Pack({first, second});
   state["svc"] = s;
-  state["quiet"] = sse::PersistedService{"t", "running", 5, {}, nullptr};
+  state["quiet"] = sse::PersistedService{"t", "running", 5, {}, {}};
   const std::string text = sse::SerializeState(state, 1);
   REQUIRE(text.find("\"format\": \"service_state_exporter/state/v2\"") !=
           std::string::npos);
   auto parsed = sse::ParseState(text, 1700000003);
-  REQUIRE(parsed.at("svc").history);
-  REQUIRE(*parsed.at("svc").history ==
+  REQUIRE(parsed.at("svc").history.Unpack() ==
           std::vector<sse::HistoryEvent>{first, second});
-  REQUIRE(parsed.at("quiet").history == nullptr);
+  REQUIRE(parsed.at("quiet").history.empty());
 
   // A v1 file (written before histories) loads, without history.
   const std::string v1 =
@@ -57,7 +55,7 @@ TEST_CASE("state v2 keeps histories; v1 files still load", "[state_store]") {
   auto old = sse::ParseState(v1, 1700000000);
   REQUIRE(old.at("a").state == "running");
   REQUIRE(old.at("a").transitions.at({"running", "failed"}) == 2);
-  REQUIRE(old.at("a").history == nullptr);
+  REQUIRE(old.at("a").history.empty());
 }
 
 TEST_CASE("bad saved histories are refused", "[state_store]") {
@@ -68,7 +66,8 @@ TEST_CASE("bad saved histories are refused", "[state_store]") {
       R"("time":5,"from":"a","to":"b","outcome":"ok","error":"","counted":true)";
   REQUIRE(sse::ParseState(head + entry(ok) + "}}}", 1700000000)
               .at("a")
-              .history->size() == 1);
+              .history.Unpack()
+              .size() == 1);
   auto bad = GENERATE(
       std::string("7"), std::string("[7]"),
       std::string(

@@ -127,7 +127,7 @@ TEST_CASE("the tracker records each commit with the poll that made it",
   REQUIRE(view->history_start == 101);
   REQUIRE(view->up_states == std::vector<std::string>{"running", "connected"});
   // The persisted form carries it too.
-  REQUIRE(*f.tracker.Persist("svc")->history == h);
+  REQUIRE(f.tracker.Persist("svc")->history.Unpack() == h);
   // ViewAll does not copy histories.
   REQUIRE(f.tracker.ViewAll()[0].history.empty());
 }
@@ -185,10 +185,9 @@ TEST_CASE("Restore continues a saved history (newest kept)",
   saved.type = "t";
   saved.state = "running";
   saved.since = 30;
-  saved.history = std::make_shared<const std::vector<sse::HistoryEvent>>(
-      std::vector<sse::HistoryEvent>{Event(10, "unknown", "running"),
-                                     Event(20, "running", "failed", "e"),
-                                     Event(30, "failed", "running")});
+  saved.history = sse::PackedHistory::Pack({Event(10, "unknown", "running"),
+                                            Event(20, "running", "failed", "e"),
+                                            Event(30, "failed", "running")});
   f.tracker.Restore("svc", saved, {});
   REQUIRE(Times(f.tracker.View("svc")->history) == std::vector<double>{20, 30});
   f.tracker.Observe("svc", "failed", 40);
@@ -238,6 +237,18 @@ TEST_CASE("Events merges the fleet's histories newest first",
   REQUIRE(first.type == "mcp");
   REQUIRE(first.event.from == "running");
   REQUIRE(first.event.to == "failed");
+}
+
+TEST_CASE("PackedHistory keeps every field, long strings too", "[history]") {
+  std::vector<sse::HistoryEvent> events = {
+      Event(1.25, "unknown", "running"),
+      Event(2.5, "running", std::string(300, 's'), std::string(200, 'e')),
+      {3, "a", "b", sse::Outcome::kTooLarge, "", false}};
+  const auto packed = sse::PackedHistory::Pack(events);
+  REQUIRE(packed.Unpack() == events);
+  REQUIRE(packed.size_bytes() < 600);
+  REQUIRE(sse::PackedHistory::Pack({}).empty());
+  REQUIRE(sse::PackedHistory().Unpack().empty());
 }
 
 TEST_CASE("a full history costs 24 bytes an entry", "[history][tracker]") {

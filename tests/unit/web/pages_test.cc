@@ -68,6 +68,25 @@ std::vector<std::string> TableNames(const std::string& html) {
 
 constexpr double kNow = 1700003600;  // 2023-11-14T23:13:20Z
 
+// A landing page over `rows`, which must outlive it.
+sse::LandingPage PageOf(const std::vector<sse::ServiceRow>& rows) {
+  sse::LandingPage page;
+  page.now = kNow;
+  for (const auto& r : rows) {
+    page.services.push_back(sse::ServiceBrief{&r.view.name, &r.view.type,
+                                              &r.view.state, r.view.since,
+                                              r.view.up, r.view.changes});
+  }
+  page.detail =
+      [&rows](const std::string& name) -> std::optional<sse::ServiceRow> {
+    for (const auto& r : rows) {
+      if (r.view.name == name) return r;
+    }
+    return std::nullopt;
+  };
+  return page;
+}
+
 }  // namespace
 
 TEST_CASE("timeline: one segment per state, coloured, with exact times",
@@ -152,9 +171,8 @@ TEST_CASE("timeline and pages escape hostile names and states",
   check(sse::RenderTimelineSvg(row.view, kNow, 3600, 240));
   check(sse::RenderServicePage(row, "/metrics", kNow, 64));
   check(sse::RenderBadgeSvg(hostile, hostile, false));
-  sse::LandingPage page;
-  page.rows = {row};
-  page.now = kNow;
+  const std::vector<sse::ServiceRow> rows = {row};
+  sse::LandingPage page = PageOf(rows);
   sse::ListStatus list;
   list.name = hostile;
   list.source = "mcp";
@@ -173,20 +191,20 @@ TEST_CASE("timeline and pages escape hostile names and states",
 
 TEST_CASE("landing page: summary down first, problems first, one SVG a row",
           "[pages][html]") {
-  sse::LandingPage page;
-  page.now = kNow;
-  page.telemetry_path = "/custom/metrics";
   // ok-first was only observed (no transition) a minute ago.
-  page.rows = {Row("ok-old", "running", true, kNow - 86400),
-               Row("ok-new", "running", true, kNow - 60),
-               Row("ok-mid", "running", true, kNow - 600),
-               Row("ok-first", "running", true, kNow - 60),
-               Row("down-old", "failed", false, kNow - 5000),
-               Row("down-new", "unreachable", false, kNow - 10),
-               Row("another-old", "running", true, kNow - 90000)};
-  page.rows[1].view.changes = 3;
-  page.rows[2].view.changes = 1;
-  page.rows[0].view.changes = 5;  // but a day ago
+  std::vector<sse::ServiceRow> rows = {
+      Row("ok-old", "running", true, kNow - 86400),
+      Row("ok-new", "running", true, kNow - 60),
+      Row("ok-mid", "running", true, kNow - 600),
+      Row("ok-first", "running", true, kNow - 60),
+      Row("down-old", "failed", false, kNow - 5000),
+      Row("down-new", "unreachable", false, kNow - 10),
+      Row("another-old", "running", true, kNow - 90000)};
+  rows[1].view.changes = 3;
+  rows[2].view.changes = 1;
+  rows[0].view.changes = 5;  // but a day ago
+  sse::LandingPage page = PageOf(rows);
+  page.telemetry_path = "/custom/metrics";
   const std::string html = sse::RenderLandingPage(page, sse::PageQuery{});
   REQUIRE(TableNames(html) ==
           std::vector<std::string>{"down-new", "down-old", "ok-new", "ok-mid",
@@ -220,16 +238,16 @@ TEST_CASE("landing page: summary down first, problems first, one SVG a row",
 }
 
 TEST_CASE("landing page: filters and pages of 100", "[pages][html]") {
-  sse::LandingPage page;
-  page.now = kNow;
+  std::vector<sse::ServiceRow> rows;
   for (int i = 0; i < 250; ++i) {
     char name[16];
     std::snprintf(name, sizeof name, "svc-%03d", i);
     auto row = Row(name, i % 10 == 0 ? "failed" : "running", i % 10 != 0,
                    kNow - 100000);
     row.view.type = i % 2 ? "odd" : "even";
-    page.rows.push_back(row);
+    rows.push_back(row);
   }
+  const sse::LandingPage page = PageOf(rows);
   sse::PageQuery q;
   auto names = TableNames(sse::RenderLandingPage(page, q));
   REQUIRE(names.size() == 100);
