@@ -159,24 +159,26 @@ int main(int argc, char** argv) {
     return r.body.size();
   };
 
-  std::printf("history bench: %ld services, history_size %ld, full (%ld "
-              "changes each), median of %d\n\n",
-              services, history, rounds, repeat);
+  std::printf(
+      "history bench: %ld services, history_size %ld, full (%ld "
+      "changes each), median of %d\n\n",
+      services, history, rounds, repeat);
   const double with = double(heap_after - heap_before);
-  std::printf("memory (malloc's bytes in use, the fleet with history_size "
-              "%ld minus the same fleet with 0)\n",
-              history);
+  std::printf(
+      "memory (malloc's bytes in use, the fleet with history_size "
+      "%ld minus the same fleet with 0)\n",
+      history);
   std::printf("  fleet without history:  %8.0f bytes/service\n",
               double(without) / services);
-  std::printf("  histories:              %8.0f bytes/service (%.2f MiB; "
-              "entries alone %zu B = %ld x 24)\n",
-              (with - double(without)) / services,
-              (with - double(without)) / 1048576.0,
-              tracker.HistoryBytes() / static_cast<std::size_t>(services),
-              history);
-  std::printf("  + state file's copy:    %8.0f bytes/service (only with "
-              "--storage.state-file)\n\n",
-              double(heap_copies - heap_after) / services);
+  std::printf(
+      "  histories:              %8.0f bytes/service (%.2f MiB; "
+      "entries alone %zu B = %ld x 24)\n",
+      (with - double(without)) / services, (with - double(without)) / 1048576.0,
+      tracker.HistoryBytes() / static_cast<std::size_t>(services), history);
+  std::printf(
+      "  + state file's copy:    %8.0f bytes/service (only with "
+      "--storage.state-file)\n\n",
+      double(heap_copies - heap_after) / services);
 
   struct Case {
     const char* what;
@@ -194,7 +196,8 @@ int main(int argc, char** argv) {
        "/api/v1/events?type=Database&limit=1000"},
       {"/metrics (reference)", "/metrics"},
   };
-  std::printf("%-44s %10s %10s %8s\n", "request", "CPU ms", "KiB", "÷ /metrics");
+  std::printf("%-44s %10s %10s %8s\n", "request", "CPU ms", "KiB",
+              "÷ /metrics");
   double metrics_ms = 0;
   std::vector<std::pair<double, std::size_t>> results;
   for (const auto& c : cases) {
@@ -204,14 +207,14 @@ int main(int argc, char** argv) {
   }
   metrics_ms = results.back().first;
   for (std::size_t i = 0; i < cases.size(); ++i) {
-    std::printf("%-44s %10.2f %10.1f %8.3f\n", cases[i].what,
-                results[i].first, results[i].second / 1024.0,
-                results[i].first / metrics_ms);
+    std::printf("%-44s %10.2f %10.1f %8.3f\n", cases[i].what, results[i].first,
+                results[i].second / 1024.0, results[i].first / metrics_ms);
   }
   const double page_ms = results[0].first;
-  std::printf("\ntarget: a landing page at %ld services in <= 20 ms of CPU: "
-              "%.2f ms: %s\n",
-              services, page_ms, page_ms <= 20 ? "met" : "NOT met");
+  std::printf(
+      "\ntarget: a landing page at %ld services in <= 20 ms of CPU: "
+      "%.2f ms: %s\n",
+      services, page_ms, page_ms <= 20 ? "met" : "NOT met");
   hub.Stop();
   files.join();
   return 0;

@@ -665,8 +665,26 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
                            std::chrono::steady_clock::time_point::max());
     state.later = &wake;  // Stop() cancels it
     source->SetWaker([&wake] { wake.cancel(); });
+    // A watcher only listens: anything it sends, or its going away, ends
+    // the stream at once (not at the next keep-alive write).
+    struct Listen {
+      net::steady_timer* wake = nullptr;  // null once the stream ended
+      bool client_left = false;
+    };
+    auto listen = std::make_shared<Listen>();
+    listen->wake = &wake;
+    lowest.socket().async_wait(tcp::socket::wait_read,
+                               [listen](const boost::system::error_code& ec) {
+                                 if (ec || listen->wake == nullptr) return;
+                                 listen->client_left = true;
+                                 listen->wake->cancel();
+                               });
+    struct Unlisten {
+      Listen& listen;
+      ~Unlisten() { listen.wake = nullptr; }
+    } unlisten{*listen};
     std::string chunk;
-    while (!stopping) {
+    while (!stopping && !listen->client_left) {
       if (source->Take(chunk)) {
         // A closed stream's last words get a short time: a client that
         // does not read is not waited for.

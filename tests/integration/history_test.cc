@@ -379,3 +379,39 @@ TEST_CASE("landing page on 1,000 services: problems first, filters, pages",
   auto page = rig.Get("/?range=1d");
   REQUIRE(page.body.find("<b>last day</b>") != std::string::npos);
 }
+
+TEST_CASE("watch: streams take at most a quarter of the connections",
+          "[history][watch]") {
+  StateBoard board;
+  ExporterRig rig("services:\n" + Service("a", "db", board.Url("a")),
+                  {"--web.max-connections=8"});
+  const std::string request =
+      "GET /api/v1/events?watch=true HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  sse::test::RawConnection first(rig.port()), second(rig.port());
+  REQUIRE(first.Send(request));
+  REQUIRE(second.Send(request));
+  REQUIRE(first.ReadUntil("watching", 1, 5s).find("200 OK") !=
+          std::string::npos);
+  REQUIRE(second.ReadUntil("watching", 1, 5s).find("200 OK") !=
+          std::string::npos);
+  // A third stream would pass 8 / 4: refused, and told when to come back.
+  sse::test::RawConnection third(rig.port());
+  REQUIRE(third.Send(request));
+  const std::string refused = third.ReadUntil("retry later", 1, 5s);
+  REQUIRE(refused.find("HTTP/1.1 503") == 0);
+  REQUIRE(refused.find("Retry-After: 5") != std::string::npos);
+  // Scrapes and pages are served meanwhile.
+  for (int i = 0; i < 10; ++i) REQUIRE(rig.Get("/metrics").status == 200);
+  REQUIRE(rig.Get("/").status == 200);
+  // A watcher that leaves frees its place at once (the server listens on
+  // every stream, not only at the next keep-alive).
+  first.Reset();
+  REQUIRE(sse::test::WaitFor(
+      [&] {
+        sse::test::RawConnection again(rig.port());
+        if (!again.Send(request)) return false;
+        return again.ReadUntil("watching", 1, 2s).find("200 OK") !=
+               std::string::npos;
+      },
+      3s, 100ms));
+}
