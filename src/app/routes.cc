@@ -46,19 +46,19 @@ struct EventsQuery {
 std::optional<EventsQuery> ParseEventsQuery(std::string_view raw,
                                             std::string& error) {
   EventsQuery q;
-  auto service = QueryParam(raw, "service");
-  auto type = QueryParam(raw, "type");
-  auto since = QueryParam(raw, "since");
-  auto limit = QueryParam(raw, "limit");
-  auto watch = QueryParam(raw, "watch");
-  if (!service || !type || !since || !limit || !watch) {
+  auto values =
+      QueryParams(raw, {"service", "type", "since", "limit", "watch"});
+  if (!values) {
     error = "the query is malformed or not UTF-8";
     return std::nullopt;
   }
-  q.query.service = *service;
-  q.query.type = *type;
-  if (!since->empty()) {
-    auto t = ParseTimestamp(*since);
+  q.query.service = (*values)[0];
+  q.query.type = (*values)[1];
+  const std::string& since = (*values)[2];
+  const std::string& limit = (*values)[3];
+  const std::string& watch = (*values)[4];
+  if (!since.empty()) {
+    auto t = ParseTimestamp(since);
     if (!t) {
       error = "since must be an RFC 3339 time or Unix seconds";
       return std::nullopt;
@@ -66,11 +66,11 @@ std::optional<EventsQuery> ParseEventsQuery(std::string_view raw,
     q.query.since = *t;
     q.has_since = true;
   }
-  if (!limit->empty()) {
+  if (!limit.empty()) {
     std::size_t n = 0;
     auto [end, ec] =
-        std::from_chars(limit->data(), limit->data() + limit->size(), n);
-    if (ec != std::errc() || end != limit->data() + limit->size() || n == 0 ||
+        std::from_chars(limit.data(), limit.data() + limit.size(), n);
+    if (ec != std::errc() || end != limit.data() + limit.size() || n == 0 ||
         n > kMaxEventsLimit) {
       error = "limit must be a whole number from 1 to " +
               std::to_string(kMaxEventsLimit);
@@ -78,9 +78,9 @@ std::optional<EventsQuery> ParseEventsQuery(std::string_view raw,
     }
     q.query.limit = n;
   }
-  if (*watch == "true" || *watch == "1") {
+  if (watch == "true" || watch == "1") {
     q.watch = true;
-  } else if (!watch->empty() && *watch != "false" && *watch != "0") {
+  } else if (!watch.empty() && watch != "false" && watch != "0") {
     error = "watch must be true or false";
     return std::nullopt;
   }
@@ -159,16 +159,15 @@ Router MakeRoutes(RouteSources sources) {
     return r;
   });
   router.Add("/api/v1/services", {"GET", "HEAD"}, [src](const WebRequest& req) {
-    auto name = QueryParam(req.query, "name");
-    auto state = QueryParam(req.query, "state");
-    if (!name || !state) {
+    auto filters = QueryParams(req.query, {"name", "state"});
+    if (!filters) {
       return MakeResponse(400, kText,
                           "Bad Request: the query is malformed or not UTF-8 "
                           "(percent-encode name and state).\n");
     }
-    return MakeResponse(
-        200, "application/json",
-        RenderServicesJson(ServiceRows(*src->recorder, *name, *state)));
+    return MakeResponse(200, "application/json",
+                        RenderServicesJson(ServiceRows(
+                            *src->recorder, (*filters)[0], (*filters)[1])));
   });
   router.AddPrefix(
       "/api/v1/services/", {"GET", "HEAD"}, [src](const WebRequest& req) {

@@ -194,27 +194,25 @@ std::vector<std::pair<std::string, std::string>> PageHeaders() {
 
 std::optional<PageQuery> ParsePageQuery(std::string_view query) {
   PageQuery q;
-  auto state = QueryParam(query, "state");
-  auto type = QueryParam(query, "type");
-  auto name = QueryParam(query, "name");
-  auto page = QueryParam(query, "page");
-  auto range = QueryParam(query, "range");
-  if (!state || !type || !name || !page || !range) return std::nullopt;
-  q.state = *state;
-  q.type = *type;
-  q.name = *name;
-  if (!page->empty()) {
+  auto values = QueryParams(query, {"state", "type", "name", "page", "range"});
+  if (!values) return std::nullopt;
+  q.state = (*values)[0];
+  q.type = (*values)[1];
+  q.name = (*values)[2];
+  const std::string& page = (*values)[3];
+  const std::string& range = (*values)[4];
+  if (!page.empty()) {
     std::size_t n = 0;
-    for (char c : *page) {
+    for (char c : page) {
       if (c < '0' || c > '9' || n > 1000000) return std::nullopt;
       n = n * 10 + static_cast<std::size_t>(c - '0');
     }
     if (n == 0) return std::nullopt;
     q.page = n;
   }
-  if (*range == "1d") {
+  if (range == "1d") {
     q.range = 86400;
-  } else if (!range->empty() && *range != "1h") {
+  } else if (!range.empty() && range != "1h") {
     return std::nullopt;
   }
   return q;

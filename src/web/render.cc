@@ -220,6 +220,18 @@ nlohmann::ordered_json ServiceJson(const ServiceRow& row) {
 
 }  // namespace
 
+std::optional<std::vector<std::string>> QueryParams(
+    std::string_view query, std::initializer_list<std::string_view> names) {
+  std::vector<std::string> values;
+  values.reserve(names.size());
+  for (std::string_view name : names) {
+    std::optional<std::string> value = QueryParam(query, name);
+    if (!value) return std::nullopt;
+    values.push_back(std::move(*value));
+  }
+  return values;
+}
+
 std::string RenderServicesJson(const std::vector<ServiceRow>& rows) {
   nlohmann::ordered_json services = nlohmann::ordered_json::array();
   for (const ServiceRow& row : rows) services.push_back(ServiceJson(row));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -86,5 +87,10 @@ std::string HtmlEscape(std::string_view text);
 /// cannot be read must not be dropped silently).
 std::optional<std::string> QueryParam(std::string_view query,
                                       std::string_view name);
+
+/// Values of several query parameters, in the order of `names` (QueryParam
+/// each); nullopt if the query is malformed or a value is not UTF-8.
+std::optional<std::vector<std::string>> QueryParams(
+    std::string_view query, std::initializer_list<std::string_view> names);
 
 }  // namespace sse

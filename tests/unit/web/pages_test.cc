@@ -66,6 +66,15 @@ std::vector<std::string> TableNames(const std::string& html) {
   return out;
 }
 
+// Occurrences of `part` in `text`.
+std::size_t Count(const std::string& text, const std::string& part) {
+  std::size_t n = 0;
+  for (std::size_t p = text.find(part); p != std::string::npos;
+       p = text.find(part, p + 1))
+    ++n;
+  return n;
+}
+
 constexpr double kNow = 1700003600;  // 2023-11-14T23:13:20Z
 
 // A landing page over `rows`, which must outlive it.
@@ -210,11 +219,7 @@ TEST_CASE("landing page: summary down first, problems first, one SVG a row",
           std::vector<std::string>{"down-new", "down-old", "ok-new", "ok-mid",
                                    "another-old", "ok-first", "ok-old"});
   REQUIRE(Rects(html).size() >= 7);
-  std::size_t svgs = 0;
-  for (std::size_t p = html.find("<svg"); p != std::string::npos;
-       p = html.find("<svg", p + 1))
-    ++svgs;
-  REQUIRE(svgs == 7);
+  REQUIRE(Count(html, "<svg") == 7);
   // Summary: states not up first, then up; counts; each a filter link.
   const std::size_t failed =
       html.find("data-state=\"failed\" href=\"?state=failed\">failed <b>1</b>");
@@ -323,11 +328,7 @@ TEST_CASE("the service page: fields, timelines, history newest first",
   REQUIRE(newest != std::string::npos);
   REQUIRE(oldest != std::string::npos);
   REQUIRE(newest < oldest);
-  std::size_t svgs = 0;
-  for (std::size_t p = html.find("<svg"); p != std::string::npos;
-       p = html.find("<svg", p + 1))
-    ++svgs;
-  REQUIRE(svgs == 2);
+  REQUIRE(Count(html, "<svg") == 2);
   REQUIRE(html.find("href=\"../badge/svc.svg\"") != std::string::npos);
 }
 
