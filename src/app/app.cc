@@ -290,7 +290,7 @@ struct App::Impl {
         static_cast<std::size_t>(initial.config->global.history_size));
     recorder =
         std::make_unique<PollRecorder>(*metrics, *tracker, keeper, UnixNow);
-    events = std::make_unique<EventHub>(io.get_executor());
+    events = std::make_unique<EventHub>(io.get_executor(), metrics.get());
     recorder->SetCommitListener(
         [hub = events.get()](const FleetEvent& e) { hub->Publish(e); });
     fleet = std::make_unique<Fleet>(

@@ -9,17 +9,24 @@ std::string SseEvent(const FleetEvent& event) {
   return "event: transition\ndata: " + RenderEventLine(event) + "\n\n";
 }
 
-EventHub::EventHub(boost::asio::any_io_executor io,
+EventHub::EventHub(boost::asio::any_io_executor io, Metrics* metrics,
                    std::chrono::milliseconds keepalive)
-    : keepalive_(keepalive), timer_(io) {
+    : metrics_(metrics), keepalive_(keepalive), timer_(io) {
   ScheduleKeepalive();
 }
 
-EventHub::~EventHub() { Stop(); }
+EventHub::~EventHub() {
+  Stop();
+  *self_ = nullptr;
+}
 
 std::shared_ptr<WebStream> EventHub::Watch(
     Filter filter, const std::vector<FleetEvent>& replay) {
   auto stream = std::make_shared<WebStream>(kMaxBuffered);
+  // The server ended it (client gone, refused, stopping): count it out now.
+  stream->OnFinish([self = std::weak_ptr<EventHub*>(self_)] {
+    if (auto hub = self.lock(); hub && *hub) (*hub)->Prune();
+  });
   // The client retries after 5 s if the connection drops.
   stream->Send("retry: 5000\n: watching transitions\n\n");
   Watcher watcher{stream, std::move(filter)};
@@ -31,6 +38,7 @@ std::shared_ptr<WebStream> EventHub::Watch(
   } else {
     watchers_.push_back(std::move(watcher));
   }
+  Prune();
   return stream;
 }
 
@@ -38,6 +46,7 @@ bool EventHub::Deliver(Watcher& watcher, std::string data) {
   if (watcher.stream->closed()) return false;
   if (watcher.stream->Send(std::move(data))) return true;
   ++dropped_;
+  if (metrics_ != nullptr) metrics_->event_watchers_dropped.Increment();
   Log(LogLevel::kWarn, "event watcher dropped: it does not keep up",
       {{"buffered_bytes", std::to_string(watcher.stream->buffered())}});
   watcher.stream->Close(
@@ -59,6 +68,13 @@ void EventHub::Publish(const FleetEvent& event) {
     if (data.empty()) data = SseEvent(event);
     return !Deliver(w, data);
   });
+  Prune();
+}
+
+void EventHub::Prune() {
+  std::erase_if(watchers_, [](const Watcher& w) { return w.stream->closed(); });
+  if (metrics_ != nullptr)
+    metrics_->event_watchers.Set(static_cast<double>(watchers_.size()));
 }
 
 void EventHub::ScheduleKeepalive() {
@@ -77,6 +93,7 @@ void EventHub::Stop() {
   timer_.cancel();
   for (Watcher& w : watchers_) w.stream->Close();
   watchers_.clear();
+  Prune();
 }
 
 std::size_t EventHub::watchers() const {

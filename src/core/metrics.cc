@@ -84,6 +84,19 @@ Metrics::Metrics(const std::string& ns)
                     "timestamp_seconds")
               .Help("Timestamp of the last successful configuration reload.")
               .Register(*registry_)
+              .Add({})),
+      event_watchers(
+          BuildGauge()
+              .Name("service_state_exporter_event_watchers")
+              .Help("Clients streaming /api/v1/events?watch=true now.")
+              .Register(*registry_)
+              .Add({})),
+      event_watchers_dropped(
+          prometheus::BuildCounter()
+              .Name("service_state_exporter_event_watchers_dropped_total")
+              .Help("Event stream clients dropped because they did not read "
+                    "their events.")
+              .Register(*registry_)
               .Add({})) {
   MakeBuildInfo(*registry_).Set(1);
 }

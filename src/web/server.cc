@@ -601,7 +601,7 @@ struct WebServer::Impl : std::enable_shared_from_this<Impl> {
         Log(LogLevel::kDebug, "stream refused: too many streams",
             {{"path", std::string(req.target())},
              {"max_streams", std::to_string(max_streams)}});
-        response.stream->Close();
+        response.stream->Finish();
         response = MakeResponse(503, "text/plain; charset=utf-8",
                                 "Too many streams open; retry later.\n");
         response.headers.emplace_back("Retry-After", "5");

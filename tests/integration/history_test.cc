@@ -264,6 +264,8 @@ TEST_CASE("watch: a reader that never reads is dropped, memory stays flat",
   REQUIRE(got.find("did not read") != std::string::npos);
   REQUIRE(lazy.WaitClosed(10s));
   const std::uint64_t rss_after = sse::test::ReadRssBytes(rig.process().pid());
+  REQUIRE(rig.Value("service_state_exporter_event_watchers_dropped_total",
+                    {}) == 1);
   CAPTURE(rss_before, rss_after);
   REQUIRE(rss_after < rss_before + 16 * 1024 * 1024);
   // Scrapes were answered all along, and a new watcher is served.
@@ -402,10 +404,16 @@ TEST_CASE("watch: streams take at most a quarter of the connections",
   REQUIRE(refused.find("Retry-After: 5") != std::string::npos);
   // Scrapes and pages are served meanwhile.
   for (int i = 0; i < 10; ++i) REQUIRE(rig.Get("/metrics").status == 200);
+  REQUIRE(rig.Value("service_state_exporter_event_watchers", {}) == 2);
   REQUIRE(rig.Get("/").status == 200);
   // A watcher that leaves frees its place at once (the server listens on
   // every stream, not only at the next keep-alive).
   first.Reset();
+  REQUIRE(sse::test::WaitFor(
+      [&] {
+        return rig.Value("service_state_exporter_event_watchers", {}) == 1;
+      },
+      2s));
   REQUIRE(sse::test::WaitFor(
       [&] {
         sse::test::RawConnection again(rig.port());

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "sse/core/metrics.h"
 #include "sse/core/tracker.h"
 #include "sse/web/server.h"
 
@@ -27,7 +28,8 @@ class EventHub {
   /// Bytes that may wait for one watcher.
   static constexpr std::size_t kMaxBuffered = 256 * 1024;
 
-  EventHub(boost::asio::any_io_executor io,
+  /// `metrics` (optional) gets the number of watchers and those dropped.
+  EventHub(boost::asio::any_io_executor io, Metrics* metrics = nullptr,
            std::chrono::milliseconds keepalive = std::chrono::seconds(15));
   ~EventHub();
   EventHub(const EventHub&) = delete;
@@ -55,12 +57,17 @@ class EventHub {
   // Sends `data`; drops the watcher (false) if it cannot take it.
   bool Deliver(Watcher& watcher, std::string data);
   void ScheduleKeepalive();
+  // Forgets watchers whose stream ended; updates the watchers gauge.
+  void Prune();
 
   std::vector<Watcher> watchers_;
   std::uint64_t dropped_ = 0;
+  Metrics* metrics_;
   std::chrono::milliseconds keepalive_;
   boost::asio::steady_timer timer_;
   bool stopped_ = false;
+  // Lets a stream that ends after the hub is gone know it.
+  std::shared_ptr<EventHub*> self_ = std::make_shared<EventHub*>(this);
 };
 
 /// One event as a Server-Sent Event ("event: transition", the JSON of

@@ -66,6 +66,10 @@ class Metrics {
   prometheus::Histogram& poll_duration;
   prometheus::Gauge& reload_successful;
   prometheus::Gauge& reload_success_timestamp;
+  /// Clients of /api/v1/events?watch=true connected now, and those dropped
+  /// for not reading.
+  prometheus::Gauge& event_watchers;
+  prometheus::Counter& event_watchers_dropped;
 };
 
 }  // namespace sse

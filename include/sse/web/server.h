@@ -56,11 +56,20 @@ class WebStream {
   void SetWaker(std::function<void()> wake) { wake_ = std::move(wake); }
   /// Moves everything queued into `out`; false if nothing was queued.
   bool Take(std::string& out);
-  /// The response is over (client gone, stopping): Send fails from now on.
+  /// The response is over (client gone, stopping): Send fails from now on,
+  /// and the producer's OnFinish callback runs.
   void Finish() {
     closed_ = true;
     wake_ = nullptr;
+    if (auto done = std::move(on_finish_)) {
+      on_finish_ = nullptr;
+      done();
+    }
   }
+
+  // For the producer.
+  /// Called once when the server has ended the response.
+  void OnFinish(std::function<void()> done) { on_finish_ = std::move(done); }
 
  private:
   std::size_t max_buffered_;
@@ -68,6 +77,7 @@ class WebStream {
   std::vector<std::string> queue_;
   bool closed_ = false;
   std::function<void()> wake_;
+  std::function<void()> on_finish_;
 };
 
 /// A response; Content-Length is set by the server.
