@@ -78,6 +78,7 @@ class PollRecorder {
 
   Tracker& tracker() { return tracker_; }
   const Tracker& tracker() const { return tracker_; }
+  Metrics& metrics() { return metrics_; }
 
  private:
   Metrics& metrics_;

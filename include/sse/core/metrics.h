@@ -66,6 +66,20 @@ class Metrics {
   prometheus::Histogram& poll_duration;
   prometheus::Gauge& reload_successful;
   prometheus::Gauge& reload_success_timestamp;
+  /// `service_state_exporter_shard_info{shard_index, shard_count}` 1: set
+  /// once by SetShard.
+  prometheus::Family<prometheus::Gauge>& shard_info;
+  /// The services this replica polls (after the shard filter), and the
+  /// services it knows of (config, discovery, lists; before it).
+  prometheus::Gauge& shard_services_owned;
+  prometheus::Gauge& shard_services_seen;
+
+  /// Sets shard_info to this replica's assignment (index 0 of 1 when not
+  /// sharded).
+  void SetShard(int index, int count);
+
+ private:
+  prometheus::Gauge* shard_info_series_ = nullptr;
 };
 
 }  // namespace sse
