@@ -53,7 +53,8 @@ inline std::string ShippedRulesFile(const TempDir& dir) {
                     std::istreambuf_iterator<char>());
   const std::regex for_clause(R"(for: [0-9]+[smh])");
   REQUIRE(std::regex_search(rules, for_clause));
-  return dir.Write("rules.yml", std::regex_replace(rules, for_clause, "for: 5s"));
+  return dir.Write("rules.yml",
+                   std::regex_replace(rules, for_clause, "for: 5s"));
 }
 
 }  // namespace sse::test

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -66,7 +67,8 @@ class Fleet {
         "services:\n";
     for (const auto& name : names_) {
       if (name.starts_with("cfg-")) {
-        yaml_ += "  - name: " + name + "\n    url: " + service_.Url("/s/" + name) +
+        yaml_ += "  - name: " + name +
+                 "\n    url: " + service_.Url("/s/" + name) +
                  "\n    source: json\n";
       } else if (name.starts_with("sd-")) {
         groups.push_back(
@@ -126,7 +128,8 @@ Series StateSeries(ExporterRig& rig) {
 // The services an exporter exports (muster_service_up's service_name).
 std::set<std::string> Owned(ExporterRig& rig) {
   std::set<std::string> names;
-  for (const auto& s : sse::test::FindSamples(rig.Scrape(), "muster_service_up"))
+  for (const auto& s :
+       sse::test::FindSamples(rig.Scrape(), "muster_service_up"))
     names.insert(s.labels.at("service_name"));
   return names;
 }
@@ -190,6 +193,20 @@ void RequireExactlyOnce(const std::vector<std::set<std::string>>& owned,
   REQUIRE(united == names);
 }
 
+// `count` shards on `fleet` (and, `with_single`, one unsharded process),
+// once every service is owned by exactly one shard.
+struct Replicas {
+  Replicas(const Fleet& fleet, int count, bool with_single) {
+    if (with_single) single.emplace(fleet.yaml());
+    shards = StartShards(fleet, count);
+    owned = WaitOwned(fleet, shards);
+    RequireExactlyOnce(owned, fleet.names());
+  }
+  std::optional<ExporterRig> single;
+  std::vector<std::unique_ptr<ExporterRig>> shards;
+  std::vector<std::set<std::string>> owned;
+};
+
 }  // namespace
 
 TEST_CASE(
@@ -197,11 +214,10 @@ TEST_CASE(
     "process exports",
     "[shard]") {
   Fleet fleet(300, 300, 1400);
-  ExporterRig single(fleet.yaml());
-  auto shards = StartShards(fleet, 4);
-
-  const auto owned = WaitOwned(fleet, shards);
-  RequireExactlyOnce(owned, fleet.names());
+  Replicas replicas(fleet, 4, true);
+  ExporterRig& single = *replicas.single;
+  auto& shards = replicas.shards;
+  const auto& owned = replicas.owned;
   for (std::size_t i = 0; i < owned.size(); ++i) {
     CAPTURE(i, owned[i].size());
     REQUIRE(owned[i].size() > 400);  // 2,000 / 4, give or take
@@ -243,9 +259,9 @@ TEST_CASE(
   }
   REQUIRE(owned_total == 2000.0);
   auto unsharded = single.Scrape();
-  REQUIRE(sse::test::FindSample(
-              unsharded, "service_state_exporter_shard_info",
-              {{"shard_index", "0"}, {"shard_count", "1"}}) == 1.0);
+  REQUIRE(sse::test::FindSample(unsharded, "service_state_exporter_shard_info",
+                                {{"shard_index", "0"}, {"shard_count", "1"}}) ==
+          1.0);
   REQUIRE(sse::test::FindSample(unsharded,
                                 "service_state_exporter_shard_services_owned",
                                 {}) == 2000.0);
@@ -283,16 +299,13 @@ TEST_CASE(
   Fleet fleet(300, 300, 1400);
   std::map<std::string, int> before;
   {
-    auto shards = StartShards(fleet, 4);
-    const auto owned = WaitOwned(fleet, shards);
-    RequireExactlyOnce(owned, fleet.names());
+    Replicas four(fleet, 4, false);
     for (int i = 0; i < 4; ++i) {
-      for (const auto& name : owned[i]) before[name] = i;
+      for (const auto& name : four.owned[i]) before[name] = i;
     }
   }
-  auto shards = StartShards(fleet, 5);
-  const auto owned = WaitOwned(fleet, shards);
-  RequireExactlyOnce(owned, fleet.names());
+  Replicas five(fleet, 5, false);
+  const auto& owned = five.owned;
   int moved = 0;
   for (int i = 0; i < 5; ++i) {
     for (const auto& name : owned[i]) {
@@ -311,17 +324,13 @@ TEST_CASE(
     "sharding: a real Prometheus pages once for a service of shard 2, as for "
     "one process",
     "[shard][prometheus][alerts]") {
+  sse::test::TempDir dir;  // Prometheus': its config, rules and data
   Fleet fleet(40, 40, 120);
-  ExporterRig single(fleet.yaml());
-  auto shards = StartShards(fleet, 4);
-  const auto owned = WaitOwned(fleet, shards);
-  RequireExactlyOnce(owned, fleet.names());
-  const std::string victim = *owned[2].begin();
-
-  sse::test::TempDir dir;
+  Replicas replicas(fleet, 4, true);
+  const std::string victim = *replicas.owned[2].begin();
   const std::string rules_file = sse::test::ShippedRulesFile(dir);
   std::string targets;
-  for (auto& shard : shards) {
+  for (auto& shard : replicas.shards) {
     targets += (targets.empty() ? "'" : ", '") + std::string("127.0.0.1:") +
                std::to_string(shard->port()) + "'";
   }
@@ -337,7 +346,7 @@ TEST_CASE(
           "]\n"
           "  - job_name: single\n    static_configs:\n"
           "      - targets: ['127.0.0.1:" +
-          std::to_string(single.port()) + "']\n");
+          std::to_string(replicas.single->port()) + "']\n");
   CAPTURE(prom->log());
 
   // Both jobs scraped: 200 services up in each.
