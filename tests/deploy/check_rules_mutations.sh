@@ -41,6 +41,12 @@ mutations=(
   ServiceStateExporterPollsFailing exporter "10m14s vs 10m15s" "for: 10m" "for: 9m"
   ServiceStateExporterConfigReloadFailed exporter "any replica" "min without (instance, pod)" "max without (instance, pod)"
   ServiceStateExporterConfigReloadFailed exporter "4m59s vs 5m" "for: 5m" "for: 4m"
+  ServiceStateExporterShardMisconfigured shards "14m59s vs 15m" "for: 15m" "for: 14m"
+  ServiceStateExporterShardMisconfigured shards "two replicas with one index" 'shard_count!="1"}) > 1' 'shard_count!="1"}) > 2'
+  ServiceStateExporterShardMisconfigured shards "unsharded replicas all have index 0" '{shard_count!="1"}' ''
+  ServiceStateExporterShardMisconfigured shards "duplicates counted over all replicas" 'count without (instance, pod) (service_state_exporter_shard_info' 'count without (instance) (service_state_exporter_shard_info'
+  ServiceStateExporterShardMisconfigured shards "a missing shard" 'count without (shard_index, shard_count) (' 'count without (shard_index) ('
+  ServiceStateExporterShardMisconfigured shards "replicas that disagree on the count" 'max without (instance, pod, shard_index) (service_state_exporter_shard_info)' 'max without (instance, pod, shard_index) (service_state_exporter_shard_info{shard_count="4"})'
 )
 
 survived=0
