@@ -328,12 +328,22 @@ TEST_CASE(
   Fleet fleet(40, 40, 120);
   Replicas replicas(fleet, 4, true);
   const std::string victim = *replicas.owned[2].begin();
-  const std::string rules_file = sse::test::ShippedRulesFile(dir);
-  std::string targets;
-  for (auto& shard : replicas.shards) {
-    targets += (targets.empty() ? "'" : ", '") + std::string("127.0.0.1:") +
-               std::to_string(shard->port()) + "'";
+  // And a broken shard set: two replicas both shard 0 of 2, shard 1 absent.
+  std::vector<std::unique_ptr<ExporterRig>> broken;
+  for (int i = 0; i < 2; ++i) {
+    broken.push_back(std::make_unique<ExporterRig>(
+        fleet.yaml(),
+        std::vector<std::string>{"--shard.count=2", "--shard.index=0"}));
   }
+  const std::string rules_file = sse::test::ShippedRulesFile(dir);
+  auto targets = [](const std::vector<std::unique_ptr<ExporterRig>>& rigs) {
+    std::string out;
+    for (const auto& rig : rigs) {
+      out += (out.empty() ? "'" : ", '") + std::string("127.0.0.1:") +
+             std::to_string(rig->port()) + "'";
+    }
+    return out;
+  };
   const std::uint16_t prom_port = sse::test::FreePort();
   auto prom = sse::test::StartPrometheus(
       dir, prom_port,
@@ -342,7 +352,11 @@ TEST_CASE(
           "scrape_configs:\n"
           "  - job_name: sharded\n    static_configs:\n"
           "      - targets: [" +
-          targets +
+          targets(replicas.shards) +
+          "]\n"
+          "  - job_name: broken\n    static_configs:\n"
+          "      - targets: [" +
+          targets(broken) +
           "]\n"
           "  - job_name: single\n    static_configs:\n"
           "      - targets: ['127.0.0.1:" +
@@ -390,5 +404,9 @@ TEST_CASE(
   std::this_thread::sleep_for(6s);
   REQUIRE(alerts("sharded") == want);
   REQUIRE(alerts("single") == want);
+  // The broken set is reported: index 0 twice, and one index for a count
+  // of 2 (two alerts; it is not "sharded" or "single" above).
+  REQUIRE(alerts("broken")["ServiceStateExporterShardMisconfigured//firing"] ==
+          2);
   REQUIRE(prom->Stop() == 0);
 }
