@@ -66,8 +66,8 @@ class Metrics {
   prometheus::Histogram& poll_duration;
   prometheus::Gauge& reload_successful;
   prometheus::Gauge& reload_success_timestamp;
-  /// `service_state_exporter_shard_info{shard_index, shard_count}` 1: set
-  /// once by SetShard.
+  /// `service_state_exporter_shard_info{shard_index, shard_count}` 1: one
+  /// series, 0 of 1 until SetShard.
   prometheus::Family<prometheus::Gauge>& shard_info;
   /// The services this replica polls (after the shard filter), and the
   /// services it knows of (config, discovery, lists; before it).
