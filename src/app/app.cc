@@ -115,9 +115,7 @@ struct App::Impl {
 
   bool InShard(const std::string& name) const {
     return flags.shard_count <= 1 ||
-           static_cast<int>(StableHash(name) %
-                            static_cast<std::uint64_t>(flags.shard_count)) ==
-               flags.shard_index;
+           ShardOf(name, flags.shard_count) == flags.shard_index;
   }
 
   // Reads the config file and the web config file; thread-safe (runs on
@@ -285,6 +283,7 @@ struct App::Impl {
     }
     metrics =
         std::make_unique<Metrics>(initial.config->global.metric_namespace);
+    metrics->SetShard(std::max(flags.shard_index, 0), flags.shard_count);
     tracker = std::make_unique<Tracker>(*metrics);
     tracker->SetHistorySize(
         static_cast<std::size_t>(initial.config->global.history_size));

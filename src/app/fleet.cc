@@ -73,6 +73,8 @@ std::vector<std::shared_ptr<const ServiceConfig>> Fleet::DesiredServices(
     }
     names_.Set(list.name, {NameRegistry::Kind::kList, list.name});
   }
+  seen_services_ = config_->services.size();
+  for (const auto& block : discovered) seen_services_ += block.targets->size();
   std::vector<std::shared_ptr<const ServiceConfig>> out;
   auto add = [&](const std::shared_ptr<const void>& owner,
                  const ServiceConfig& s, const std::string& origin) {
@@ -137,6 +139,7 @@ void Fleet::ReconcileServices(
     poller->Start();
     pollers_.emplace(service.name, std::move(poller));
   }
+  PublishShard();
 }
 
 void Fleet::OnServicePoll(const ServiceConfig& service,
@@ -267,6 +270,7 @@ void Fleet::OnListPoll(const std::string& list_name, const PollResult& result) {
          {"absent_polls", std::to_string(list.absent_after)}});
     DropMember(entry, name);
   }
+  PublishShard();
 }
 
 void Fleet::StartList(ListEntry& entry) {
@@ -365,6 +369,7 @@ void Fleet::Apply(std::shared_ptr<const Config> config,
   for (const auto& name : removed) RemoveList(name);
   ReconcileServices(discovered);
   ReconcileLists(*config_);
+  PublishShard();
 }
 
 void Fleet::ApplyDiscovered(const std::vector<DiscoveredTargets>& discovered) {
@@ -387,6 +392,22 @@ std::pair<std::size_t, std::size_t> Fleet::Readiness() const {
   }
   for (const auto& [name, entry] : lists_) polled += entry->polled ? 1 : 0;
   return {polled, total};
+}
+
+Fleet::ShardCounts Fleet::Shard() const {
+  ShardCounts counts{pollers_.size(), seen_services_};
+  for (const auto& [name, entry] : lists_) {
+    counts.owned += entry->members.size();
+    counts.seen += entry->items;
+  }
+  return counts;
+}
+
+void Fleet::PublishShard() {
+  const ShardCounts counts = Shard();
+  recorder_.metrics().shard_services_owned.Set(
+      static_cast<double>(counts.owned));
+  recorder_.metrics().shard_services_seen.Set(static_cast<double>(counts.seen));
 }
 
 std::vector<ListStatus> Fleet::ListStatuses() const {

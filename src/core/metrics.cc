@@ -97,8 +97,38 @@ Metrics::Metrics(const std::string& ns)
               .Help("Event stream clients dropped because they did not read "
                     "their events.")
               .Register(*registry_)
+              .Add({})),
+      shard_info(BuildGauge()
+                     .Name("service_state_exporter_shard_info")
+                     .Help("A metric with a constant '1' value labeled by "
+                           "this replica's shard_index and the shard_count "
+                           "it was started with (--shard.*).")
+                     .Register(*registry_)),
+      shard_services_owned(
+          BuildGauge()
+              .Name("service_state_exporter_shard_services_owned")
+              .Help("Services this replica polls: those of its shard, from "
+                    "the config, discovery and lists.")
+              .Register(*registry_)
+              .Add({})),
+      shard_services_seen(
+          BuildGauge()
+              .Name("service_state_exporter_shard_services_seen")
+              .Help("Services this replica knows of before the shard "
+                    "filter: config entries, discovered targets and the "
+                    "items of each list's last good answer.")
+              .Register(*registry_)
               .Add({})) {
   MakeBuildInfo(*registry_).Set(1);
+  SetShard(0, 1);
+}
+
+void Metrics::SetShard(int index, int count) {
+  if (shard_info_series_ != nullptr) shard_info.Remove(shard_info_series_);
+  shard_info_series_ =
+      &shard_info.Add({{"shard_index", std::to_string(index)},
+                       {"shard_count", std::to_string(count)}});
+  shard_info_series_->Set(1);
 }
 
 void Metrics::Render(ExpositionFormat format, std::string& out) const {

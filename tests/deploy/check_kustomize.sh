@@ -51,6 +51,20 @@ for kf in "${kfiles[@]}"; do
   renders+=("$dir=$out")
 done
 
+# The sharded overlay sets its replicas in one place and a replacement
+# copies them into --shard.count: rendered again from a copy with another
+# count, both follow (check-rendered.mjs checks they agree in the real one).
+sharded=deploy/kubernetes/overlays/sharded
+cp -r deploy "$TMP/deploy-copy"
+sed -i 's/^\(    count:\) [0-9][0-9]*$/\1 7/' "$TMP/deploy-copy/kubernetes/overlays/sharded/kustomization.yaml"
+grep -q '^    count: 7$' "$TMP/deploy-copy/kubernetes/overlays/sharded/kustomization.yaml" ||
+  fail "$sharded/kustomization.yaml: no replicas count line to change"
+"$KUBECTL_BIN" kustomize "$TMP/deploy-copy/kubernetes/overlays/sharded" >"$TMP/sharded-7.yaml" ||
+  fail "kubectl kustomize of $sharded with 7 replicas failed"
+grep -q '^  replicas: 7$' "$TMP/sharded-7.yaml" && grep -q -- '- --shard.count=7$' "$TMP/sharded-7.yaml" ||
+  fail "$sharded with replicas 7 does not render replicas: 7 and --shard.count=7 (the replacement)"
+echo "rendered $sharded with 7 replicas: --shard.count=7"
+
 # Every component is reached from some rendered kustomization (directly or
 # through another component).
 for comp in "${components[@]}"; do

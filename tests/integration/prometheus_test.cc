@@ -1,11 +1,9 @@
 #include <catch2/catch.hpp>
-#include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <thread>
 
 #include "exporter_rig.h"
+#include "prometheus_rig.h"
 #include "support/fake_service.h"
 #include "support/pki.h"
 #include "support/test_util.h"
@@ -14,35 +12,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A real Prometheus on 127.0.0.1 (Debian's), scraping and evaluating every
-// second; `rest` is the YAML after its global block (scrape_configs, and
-// rule_files if any). Stopped by PID with the returned Process. Its `port`
-// comes from FreePort: Prometheus, not the exporter, binds it, and it does
-// not log the port it got when given port 0.
-std::unique_ptr<sse::test::Process> StartPrometheus(
-    const sse::test::TempDir& dir, std::uint16_t port,
-    const std::string& rest) {
-  const std::string prometheus = sse::test::FindProgram("prometheus");
-  REQUIRE_FALSE(prometheus.empty());
-  const std::string config = dir.Write(
-      "prometheus.yml",
-      "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n" + rest);
-  return std::make_unique<sse::test::Process>(
-      std::vector<std::string>{
-          prometheus, "--config.file=" + config,
-          "--storage.tsdb.path=" + (dir.path() / "data").string(),
-          "--web.listen-address=127.0.0.1:" + std::to_string(port)},
-      (dir.path() / "prometheus.log").string());
-}
-
-// A query through Prometheus' HTTP API; null on any failure.
-nlohmann::json PromApi(std::uint16_t port, const std::string& target) {
-  auto reply = sse::test::HttpGet(port, target);
-  if (reply.status != 200) return nullptr;
-  auto doc = nlohmann::json::parse(reply.body, nullptr, false);
-  if (doc.is_discarded() || doc["status"] != "success") return nullptr;
-  return doc["data"];
-}
+using sse::test::PromApi;
+using sse::test::StartPrometheus;
 
 // State ("pending", "firing") of `alert` for service `name`, or "".
 std::string AlertState(std::uint16_t port, const std::string& alert,
@@ -186,16 +157,8 @@ TEST_CASE("end to end: the shipped rules page for a service that goes down",
       "services:\n  - name: fake\n    type: MCPServer\n    url: " +
       fake.Url("/status") + "\n    source: json\n");
 
-  std::ifstream in(SSE_SOURCE_DIR "/deploy/prometheus/rules.yml");
-  REQUIRE(in);
-  std::string rules((std::istreambuf_iterator<char>(in)),
-                    std::istreambuf_iterator<char>());
-  const std::regex for_clause(R"(for: [0-9]+[smh])");
-  REQUIRE(std::regex_search(rules, for_clause));
-  rules = std::regex_replace(rules, for_clause, "for: 5s");
-
   sse::test::TempDir dir;
-  const std::string rules_file = dir.Write("rules.yml", rules);
+  const std::string rules_file = sse::test::ShippedRulesFile(dir);
   const std::uint16_t prom_port = sse::test::FreePort();
   auto prom_process = StartPrometheus(
       dir, prom_port,

@@ -80,6 +80,17 @@ class Fleet {
   std::vector<ListStatus> ListStatuses() const;
   /// The services list `list` reports now (tests and status).
   std::set<std::string> Members(const std::string& list) const;
+  /// Services this replica polls (config, discovery, list members: after
+  /// the shard filter) and services it knows of before the filter (config
+  /// entries, discovered targets, the items of each list's last good
+  /// answer; a name given twice counts twice). Lists themselves are polled
+  /// by every replica and count in neither. Published as
+  /// service_state_exporter_shard_services_{owned,seen}.
+  struct ShardCounts {
+    std::size_t owned = 0;
+    std::size_t seen = 0;
+  };
+  ShardCounts Shard() const;
   /// True if `name` is polled as a service.
   bool Polls(const std::string& name) const { return pollers_.contains(name); }
   const NameRegistry& names() const { return names_; }
@@ -103,6 +114,7 @@ class Fleet {
   void RemoveList(const std::string& name);
   void WarnOnce(const std::string& key, const char* msg,
                 std::initializer_list<LogField> fields);
+  void PublishShard();
 
   boost::asio::any_io_executor io_;
   PollRecorder& recorder_;
@@ -112,6 +124,7 @@ class Fleet {
   std::map<std::string, std::shared_ptr<PollLoop>> pollers_;  // services
   std::map<std::string, std::unique_ptr<ListEntry>> lists_;
   NameRegistry names_;
+  std::size_t seen_services_ = 0;  // config and discovered, before the filter
   std::set<std::string> conflicts_warned_;
   bool stopped_ = false;
 };

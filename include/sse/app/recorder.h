@@ -86,6 +86,7 @@ class PollRecorder {
 
   Tracker& tracker() { return tracker_; }
   const Tracker& tracker() const { return tracker_; }
+  Metrics& metrics() { return metrics_; }
 
  private:
   Metrics& metrics_;

@@ -70,6 +70,20 @@ class Metrics {
   /// for not reading.
   prometheus::Gauge& event_watchers;
   prometheus::Counter& event_watchers_dropped;
+  /// `service_state_exporter_shard_info{shard_index, shard_count}` 1: one
+  /// series, 0 of 1 until SetShard.
+  prometheus::Family<prometheus::Gauge>& shard_info;
+  /// The services this replica polls (after the shard filter), and the
+  /// services it knows of (config, discovery, lists; before it).
+  prometheus::Gauge& shard_services_owned;
+  prometheus::Gauge& shard_services_seen;
+
+  /// Sets shard_info to this replica's assignment (index 0 of 1 when not
+  /// sharded).
+  void SetShard(int index, int count);
+
+ private:
+  prometheus::Gauge* shard_info_series_ = nullptr;
 };
 
 }  // namespace sse

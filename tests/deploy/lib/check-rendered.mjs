@@ -28,7 +28,11 @@
 //   `serviceAccountToken` ({mountPath, path, audience, expirationSeconds}: a
 //   projected ServiceAccount token mounted read-only into the exporter
 //   container only, and the file every bearer_token_file of its config
-//   names).
+//   names); `sharded` (true: the exporter runs as a StatefulSet whose
+//   --shard.count equals spec.replicas and which sets no --shard.index, so
+//   each pod's ordinal is its shard; its serviceName is a headless Service
+//   of the render that selects the pods and that a ServiceMonitor selects;
+//   a PodDisruptionBudget selects the pods. false: no --shard.* argument).
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -128,6 +132,38 @@ function checkToken(want, w, c, bearerFiles, where, fail) {
   }
 }
 
+// The sharded deployment: a StatefulSet (stable ordinals, so stable shards)
+// with --shard.count equal to its replicas, governed by a headless Service
+// the ServiceMonitor scrapes through, and a PodDisruptionBudget.
+function checkSharding(sharded, w, c, objs, fail) {
+  const where = `${w.kind}/${w.metadata.name}`;
+  const count = flagValue(c.args, "--shard.count");
+  const index = flagValue(c.args, "--shard.index");
+  if (!sharded) {
+    if (count !== undefined || index !== undefined) fail(`${where}: --shard.* set, but the expectations say not sharded`);
+    return;
+  }
+  if (w.kind !== "StatefulSet") fail(`${where}: a sharded exporter must be a StatefulSet (its pod ordinals are the shard indexes)`);
+  if (index !== undefined) fail(`${where}: --shard.index=${index} is the same on every pod; leave it to the pod name's ordinal`);
+  if (count === undefined || !/^[0-9]+$/.test(count) || Number(count) !== w.spec?.replicas) {
+    fail(`${where}: --shard.count=${count} is not spec.replicas (${w.spec?.replicas}); the replacement should copy it`);
+  }
+  const podLabels = w.spec?.template?.metadata?.labels ?? {};
+  const selects = (sel) => sel && Object.keys(sel).length > 0 && subset(sel, podLabels);
+  const governing = objs.find((o) => o.kind === "Service" && o.metadata.name === w.spec?.serviceName);
+  if (!governing) fail(`${where}: serviceName ${w.spec?.serviceName} is no Service of the render`);
+  else {
+    if (governing.spec?.clusterIP !== "None") fail(`${where}: its Service ${governing.metadata.name} is not headless (clusterIP: None)`);
+    if (!selects(governing.spec?.selector)) fail(`${where}: its Service ${governing.metadata.name} does not select its pods`);
+    const monitored = objs.some((sm) => sm.kind === "ServiceMonitor" &&
+      subset(sm.spec?.selector?.matchLabels, governing.metadata?.labels));
+    if (!monitored) fail(`${where}: no ServiceMonitor selects the headless Service ${governing.metadata.name}`);
+  }
+  if (!objs.some((o) => o.kind === "PodDisruptionBudget" && selects(o.spec?.selector?.matchLabels))) {
+    fail(`${where}: no PodDisruptionBudget selects its pods`);
+  }
+}
+
 const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet", "DaemonSet"]);
 const isExporterImage = (image) => /service_state_exporter/.test(image ?? "");
 const flagValue = (argv, flag) => {
@@ -175,6 +211,8 @@ for (const [dir, file] of renders) {
     if (expect.replicas !== undefined && w.spec?.replicas !== expect.replicas) {
       fail(`${w.kind}/${w.metadata.name}: replicas ${w.spec?.replicas}, expected ${expect.replicas}`);
     }
+
+    checkSharding(expect.sharded === true, w, c, objs.filter((o) => ns(o) === ns(w)), fail);
 
     const sc = c.securityContext ?? {};
     const psc = pod.securityContext ?? {};

@@ -306,6 +306,32 @@ TEST_CASE("only this shard's services and members are polled", "[fleet]") {
   CHECK(rig.fleet.Members("other-list") == std::set<std::string>{"other-2"});
 }
 
+TEST_CASE("a shard counts the services it owns and the services it sees",
+          "[fleet][shard]") {
+  Rig rig;
+  rig.in_shard = [](const std::string& n) { return n.find("other") == 0; };
+  rig.Apply({Service("mine"), Service("other-1"), Service("mine-3")},
+            {List("other-list")});
+  auto gauges = [&] {
+    return std::pair{rig.metrics.shard_services_owned.Value(),
+                     rig.metrics.shard_services_seen.Value()};
+  };
+  // Lists are polled by every shard, and count in neither.
+  CHECK(rig.fleet.Shard().owned == 1);
+  CHECK(rig.fleet.Shard().seen == 3);
+  CHECK(gauges() == std::pair{1.0, 3.0});
+  rig.loops.at("other-list")
+      ->Answer(200, Items({"mine-2", "other-2", "other-3"}), rig.now);
+  CHECK(gauges() == std::pair{3.0, 6.0});
+  // A failed poll of the list keeps its members and its last good count.
+  rig.loops.at("other-list")->Answer(503, "", rig.now);
+  CHECK(gauges() == std::pair{3.0, 6.0});
+  rig.loops.at("other-list")->Answer(200, Items({"other-2"}), rig.now);
+  CHECK(gauges().second == 4.0);
+  rig.Apply({Service("other-1")});  // the list is gone
+  CHECK(gauges() == std::pair{1.0, 1.0});
+}
+
 TEST_CASE(
     "a service dropped for less than the retention continues its "
     "counters; after it, it starts anew",

@@ -647,3 +647,33 @@ TEST_CASE(
   counters.Write(sse::ExpositionFormat::kOpenMetrics100, om);
   REQUIRE(om == "# HELP x h\n# TYPE x counter\nx_total{a=\"1\"} 2\n");
 }
+
+TEST_CASE("shard_info is one series: the assignment last set",
+          "[exposition][shard]") {
+  sse::Metrics metrics("muster");
+  auto info_lines = [&] {
+    std::string text = Render(metrics, sse::ExpositionFormat::kText004);
+    std::vector<std::string> lines;
+    std::size_t pos = 0;
+    while ((pos = text.find("\nservice_state_exporter_shard_info{", pos)) !=
+           std::string::npos) {
+      ++pos;
+      lines.push_back(text.substr(pos, text.find('\n', pos) - pos));
+    }
+    return lines;
+  };
+  REQUIRE(info_lines() ==
+          std::vector<std::string>{"service_state_exporter_shard_info{"
+                                   "shard_count=\"1\",shard_index=\"0\"} 1"});
+  metrics.SetShard(2, 4);
+  REQUIRE(info_lines() ==
+          std::vector<std::string>{"service_state_exporter_shard_info{"
+                                   "shard_count=\"4\",shard_index=\"2\"} 1"});
+  metrics.shard_services_owned.Set(12);
+  metrics.shard_services_seen.Set(50);
+  const std::string text = Render(metrics, sse::ExpositionFormat::kText004);
+  REQUIRE(text.find("\nservice_state_exporter_shard_services_owned 12\n") !=
+          std::string::npos);
+  REQUIRE(text.find("\nservice_state_exporter_shard_services_seen 50\n") !=
+          std::string::npos);
+}
