@@ -19,9 +19,16 @@ WebResponse BadQuery(const char* what) {
                           " (percent-encode values; see docs/api.md).\n");
 }
 
-WebResponse Page(std::string html) {
+// An HTML page; gzipped off the I/O thread when the client accepts it (a
+// page of a flapping fleet is ~1 MB of repetitive SVG).
+WebResponse Page(const WebRequest& req, std::string html) {
   WebResponse r = MakeResponse(200, kHtml, std::move(html));
   r.headers = PageHeaders();
+  r.headers.emplace_back("Vary", "Accept-Encoding");
+  if (AcceptsGzip(req.Header("accept-encoding"))) {
+    r.finish = [](WebResponse& done) { done.body = Gzip(done.body); };
+    r.headers.emplace_back("Content-Encoding", "gzip");
+  }
   return r;
 }
 
@@ -129,13 +136,14 @@ Router MakeRoutes(RouteSources sources) {
     };
     page.telemetry_path = src->telemetry_path;
     page.now = src->now();
-    return Page(RenderLandingPage(page, *query));
+    return Page(req, RenderLandingPage(page, *query));
   });
   router.AddPrefix("/services/", {"GET", "HEAD"}, [src](const WebRequest& req) {
     const std::string name = req.path.substr(std::string("/services/").size());
     std::optional<ServiceRow> row = DetailRow(*src->recorder, name);
     if (!row) return MakeResponse(404, kText, "no such service\n");
-    return Page(RenderServicePage(*row, src->telemetry_path, src->now(),
+    return Page(req,
+                RenderServicePage(*row, src->telemetry_path, src->now(),
                                   src->recorder->tracker().history_size()));
   });
   router.AddPrefix("/badge/", {"GET", "HEAD"}, [src](const WebRequest& req) {

@@ -380,6 +380,14 @@ TEST_CASE("landing page on 1,000 services: problems first, filters, pages",
   REQUIRE(rig.Get("/?range=5m").status == 400);
   auto page = rig.Get("/?range=1d");
   REQUIRE(page.body.find("<b>last day</b>") != std::string::npos);
+  REQUIRE(page.headers.count("content-encoding") == 0);
+  // Compressed for clients that accept it.
+  auto gz = rig.Get("/?range=1d", {{"Accept-Encoding", "gzip"}});
+  REQUIRE(gz.status == 200);
+  REQUIRE(gz.headers["content-encoding"] == "gzip");
+  REQUIRE(gz.headers["vary"] == "Accept-Encoding");
+  REQUIRE(gz.body.size() < page.body.size() / 4);
+  REQUIRE(gz.body.substr(0, 2) == "\x1f\x8b");
 }
 
 TEST_CASE("watch: streams take at most a quarter of the connections",
