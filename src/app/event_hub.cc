@@ -45,7 +45,6 @@ std::shared_ptr<WebStream> EventHub::Watch(
 bool EventHub::Deliver(Watcher& watcher, std::string data) {
   if (watcher.stream->closed()) return false;
   if (watcher.stream->Send(std::move(data))) return true;
-  ++dropped_;
   if (metrics_ != nullptr) metrics_->event_watchers_dropped.Increment();
   Log(LogLevel::kWarn, "event watcher dropped: it does not keep up",
       {{"buffered_bytes", std::to_string(watcher.stream->buffered())}});
@@ -94,12 +93,6 @@ void EventHub::Stop() {
   for (Watcher& w : watchers_) w.stream->Close();
   watchers_.clear();
   Prune();
-}
-
-std::size_t EventHub::watchers() const {
-  std::size_t n = 0;
-  for (const Watcher& w : watchers_) n += !w.stream->closed();
-  return n;
 }
 
 }  // namespace sse

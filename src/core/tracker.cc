@@ -228,7 +228,6 @@ ServiceView Tracker::MakeView(const Service& s, bool with_history) const {
   v.streak = s.streak;
   for (const auto& [pair, counter] : s.transitions)
     v.transitions[pair] = static_cast<std::uint64_t>(counter->Value());
-  if (!s.history.empty()) v.history_start = s.history.TimeAt(0);
   if (with_history) {
     v.history = s.history.All(symbols_);
     v.up_states = s.options->up_states;

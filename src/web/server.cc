@@ -930,6 +930,4 @@ std::uint16_t WebServer::port() const {
 
 std::size_t WebServer::connections() const { return impl_->sessions.size(); }
 
-std::size_t WebServer::streams() const { return impl_->streams; }
-
 }  // namespace sse

@@ -44,11 +44,6 @@ class EventHub {
   /// Closes every watcher's stream; no keep-alive from now on.
   void Stop();
 
-  /// Watchers connected now.
-  std::size_t watchers() const;
-  /// Watchers dropped for not reading, since start.
-  std::uint64_t dropped() const { return dropped_; }
-
  private:
   struct Watcher {
     std::shared_ptr<WebStream> stream;
@@ -61,7 +56,6 @@ class EventHub {
   void Prune();
 
   std::vector<Watcher> watchers_;
-  std::uint64_t dropped_ = 0;
   Metrics* metrics_;
   std::chrono::milliseconds keepalive_;
   boost::asio::steady_timer timer_;

@@ -54,8 +54,6 @@ struct ServiceView {
   std::map<std::pair<std::string, std::string>, std::uint64_t> transitions;
   /// Its last committed changes, oldest first (only from View(name)).
   std::vector<HistoryEvent> history;
-  /// Time of the oldest change in its history (0 without history).
-  double history_start = 0;
   /// Its up states (only from View(name), to colour past states).
   std::vector<std::string> up_states;
 };

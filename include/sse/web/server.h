@@ -204,8 +204,6 @@ class WebServer {
   std::uint16_t port() const;
   /// Open connections right now.
   std::size_t connections() const;
-  /// Streamed responses being sent right now.
-  std::size_t streams() const;
 
  private:
   struct Impl;

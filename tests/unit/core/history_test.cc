@@ -124,7 +124,7 @@ TEST_CASE("the tracker records each commit with the poll that made it",
                                     "connection refused", true});
   REQUIRE(h[2] == sse::HistoryEvent{104, "unreachable", "running",
                                     sse::Outcome::kOk, "", true});
-  REQUIRE(view->history_start == 101);
+  REQUIRE(view->history.front().time == 101);
   REQUIRE(view->up_states == std::vector<std::string>{"running", "connected"});
   // The persisted form carries it too.
   REQUIRE(f.tracker.Persist("svc")->history.Unpack() == h);
